@@ -1,0 +1,52 @@
+// The agent's configuration, loaded from a Poco properties file and checked as a whole before
+// anything starts. Every error names the key, the bad value and what to write instead.
+//
+// THREAD: plain values. OWNERSHIP: plain values.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "exportsync/status.hpp"
+
+namespace exportsync::agent {
+
+/// Per-plugin settings: host keys (interval, limits) and the plugin's own keys.
+struct PluginConfig {
+  std::string name;
+  std::chrono::seconds interval{3600};
+  std::chrono::seconds timeout{600};
+  int64_t memory_limit_mb = 1024;
+  int64_t cpu_limit_s = 0;
+  std::map<std::string, std::string> values;  ///< every `plugin.<name>.*` key, short form
+};
+
+struct AgentConfig {
+  std::string source;     ///< the file it was read from
+  std::string region;     ///< MA-01 … MA-12
+  std::string state_dir;  ///< holds agent.db and credentials
+  std::string plugin_dir;
+  std::vector<std::string> enabled;  ///< plugin names, in config order
+  int64_t max_failures = 3;          ///< consecutive failures before quarantine
+  std::map<std::string, PluginConfig> plugins;  ///< one per enabled plugin
+
+  std::string log_target = "console";  ///< console | file | syslog
+  std::string log_file;
+  std::string log_level = "information";
+
+  std::string storePath() const { return state_dir + "/agent.db"; }
+};
+
+/// Loads and checks `path`. Unknown keys in the agent's own sections are errors (typos).
+Result<AgentConfig> loadAgentConfig(const std::string& path);
+
+/// Region codes MA-01 … MA-12 (ISO 3166-2:MA).
+bool isValidRegion(const std::string& code);
+
+/// A stable 64-bit FNV-1a hash of a plugin's settings, in hex: quarantine ends when it changes.
+std::string configHash(const PluginConfig& plugin);
+
+}  // namespace exportsync::agent

@@ -1,0 +1,135 @@
+// exportsync-agent: the ServerApplication shell around exportsync::agent::Agent. No logic here
+// beyond options, exit codes and signal handling.
+#include <signal.h>
+
+#include <cstdlib>
+#include <iostream>
+
+#include <Poco/Util/HelpFormatter.h>
+#include <Poco/Util/Option.h>
+#include <Poco/Util/OptionSet.h>
+#include <Poco/Util/ServerApplication.h>
+
+#include "exportsync/agent/agent.hpp"
+#include "exportsync/agent/logging.hpp"
+#include "exportsync/agent/report.hpp"
+#include "exportsync/agent/worker.hpp"
+#include "exportsync/version.hpp"
+
+namespace {
+
+using Poco::Util::Application;
+using Poco::Util::Option;
+using Poco::Util::OptionSet;
+namespace agent = exportsync::agent;
+
+constexpr int kExitConfig = 78;    // EX_CONFIG
+constexpr int kExitSoftware = 70;  // EX_SOFTWARE
+
+class AgentApp : public Poco::Util::ServerApplication {
+ protected:
+  void defineOptions(OptionSet& options) override {
+    ServerApplication::defineOptions(options);
+    options.addOption(Option("config", "c", "agent configuration file (agent.properties)")
+                          .required(false).repeatable(false).argument("FILE")
+                          .binding("es.config"));
+    options.addOption(Option("once", "", "run every enabled plugin once, then exit")
+                          .binding("es.once").noArgument());
+    options.addOption(Option("list-plugins", "", "list every plugin found, loaded or refused")
+                          .binding("es.list").noArgument());
+    options.addOption(Option("version", "", "print the version and exit")
+                          .binding("es.version").noArgument());
+    options.addOption(Option("help", "h", "print this help and exit")
+                          .binding("es.help").noArgument());
+  }
+
+  int main(const ArgVec& /*args*/) override {
+    if (config().hasProperty("es.help")) {
+      Poco::Util::HelpFormatter help(options());
+      help.setCommand(commandName());
+      help.setUsage("--config FILE [--once | --list-plugins]");
+      help.setHeader("ExportSync regional agent: collects exporter data with plugins and syncs "
+                     "it to the central hub.");
+      help.format(std::cout);
+      return EXIT_OK;
+    }
+    if (config().hasProperty("es.version")) {
+      std::cout << "exportsync-agent " << exportsync::kVersion << " (plugin ABI "
+                << ES_ABI_MAJOR << "." << ES_ABI_MINOR << ")\n";
+      return EXIT_OK;
+    }
+    const std::string path = config().getString("es.config", "");
+    if (path.empty()) {
+      std::cerr << "exportsync-agent: --config FILE is required (e.g. "
+                   "/etc/exportsync/agent.properties)\n";
+      return kExitConfig;
+    }
+    auto cfg = agent::loadAgentConfig(path);
+    if (!cfg) {
+      std::cerr << "exportsync-agent: " << cfg.status().message() << "\n";
+      return kExitConfig;
+    }
+    agent::configureLogging(cfg->log_target, cfg->log_file, cfg->log_level, "exportsync-agent");
+    auto& log = Poco::Logger::get("exportsync.agent");
+
+    // Block the signals we handle before any thread starts, then wait for them here.
+    sigset_t signals;
+    sigemptyset(&signals);
+    for (int s : {SIGINT, SIGTERM, SIGQUIT, SIGUSR1}) {
+      sigaddset(&signals, s);
+    }
+    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+    auto created = agent::Agent::create(std::move(*cfg), agent::currentExecutable());
+    if (!created) {
+      log.fatal(created.status().message());
+      std::cerr << "exportsync-agent: " << created.status().message() << "\n";
+      return kExitSoftware;
+    }
+    auto& a = **created;
+    if (config().hasProperty("es.list")) {
+      std::cout << agent::formatPluginList(a.plugins());
+      return EXIT_OK;
+    }
+    if (config().hasProperty("es.once")) {
+      const auto outcomes = a.runOnce();
+      std::cout << agent::formatRunSummary(outcomes, a.store());
+      for (const auto& o : outcomes) {
+        if (!o.status) {
+          return 1;
+        }
+      }
+      return EXIT_OK;
+    }
+
+    log.notice("exportsync-agent " + std::string(exportsync::kVersion) + " started for region " +
+               a.config().region + ", store " + a.config().storePath());
+    a.start();
+    for (;;) {
+      int sig = 0;
+      if (sigwait(&signals, &sig) != 0) {
+        continue;
+      }
+      if (sig == SIGUSR1) {
+        log.information("SIGUSR1: running every plugin now");
+        a.runNow();
+        continue;
+      }
+      log.notice("signal " + std::to_string(sig) + ": stopping");
+      break;
+    }
+    a.stop();
+    log.notice("exportsync-agent stopped");
+    return EXIT_OK;
+  }
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc >= 2 && std::string(argv[1]) == "--plugin-worker") {
+    return agent::runPluginWorker(0, 3);
+  }
+  AgentApp app;
+  return app.run(argc, argv);
+}

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs every build and test dependency of ExportSync from Debian 12 packages.
+# Idempotent: packages already present are left alone. Run as root.
+set -euo pipefail
+
+packages=(
+  build-essential g++ cmake ninja-build pkg-config git
+  clang clang-format clang-tidy libclang-rt-14-dev
+  libpoco-dev libssl-dev
+  libboost-dev libboost-filesystem-dev
+  libzstd-dev zstd
+  libsqlite3-dev sqlite3
+  libgtest-dev libgmock-dev googletest libbenchmark-dev
+  openssl ca-certificates procps python3
+)
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "setup-dev: run as root (apt-get needs it); e.g. sudo $0" >&2
+  exit 1
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ "${#missing[@]}" -eq 0 ]; then
+  echo "setup-dev: all ${#packages[@]} packages already installed"
+  exit 0
+fi
+
+echo "setup-dev: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}"
