@@ -11,7 +11,7 @@
 #include <Poco/Util/ServerApplication.h>
 
 #include "exportsync/agent/agent.hpp"
-#include "exportsync/agent/logging.hpp"
+#include "exportsync/logging.hpp"
 #include "exportsync/agent/report.hpp"
 #include "exportsync/agent/worker.hpp"
 #include "exportsync/version.hpp"
@@ -69,16 +69,8 @@ class AgentApp : public Poco::Util::ServerApplication {
       std::cerr << "exportsync-agent: " << cfg.status().message() << "\n";
       return kExitConfig;
     }
-    agent::configureLogging(cfg->log_target, cfg->log_file, cfg->log_level, "exportsync-agent");
+    exportsync::configureLogging(cfg->log_target, cfg->log_file, cfg->log_level, "exportsync-agent");
     auto& log = Poco::Logger::get("exportsync.agent");
-
-    // Block the signals we handle before any thread starts, then wait for them here.
-    sigset_t signals;
-    sigemptyset(&signals);
-    for (int s : {SIGINT, SIGTERM, SIGQUIT, SIGUSR1}) {
-      sigaddset(&signals, s);
-    }
-    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
     auto created = agent::Agent::create(std::move(*cfg), agent::currentExecutable());
     if (!created) {
@@ -93,15 +85,37 @@ class AgentApp : public Poco::Util::ServerApplication {
     }
     if (config().hasProperty("es.once")) {
       const auto outcomes = a.runOnce();
-      std::cout << agent::formatRunSummary(outcomes, a.store());
+      int rc = EXIT_OK;
       for (const auto& o : outcomes) {
         if (!o.status) {
-          return 1;
+          rc = 1;
         }
       }
-      return EXIT_OK;
+      std::string sync_line;
+      if (a.sync() != nullptr) {
+        // --once also syncs everything collected, so the cycle ends with the hub up to date.
+        const auto st = a.sync()->syncNow();
+        const auto s = a.sync()->status();
+        sync_line = st ? "sync: ok, " + std::to_string(s.rows_sent) + " changes sent, hub mark " +
+                             std::to_string(s.acked_seq) + "\n"
+                       : "sync: FAILED: " + st.message() + "\n";
+        if (!st) {
+          rc = 1;
+        }
+      }
+      std::cout << agent::formatRunSummary(outcomes, a.store()) << sync_line;
+      return rc;
     }
 
+    // Daemon: block the signals we handle before any thread starts, then wait for them here.
+    // (--once and --list-plugins keep the default actions: Ctrl-C ends them, and a running
+    // worker dies with its parent, its transaction rolled back.)
+    sigset_t signals;
+    sigemptyset(&signals);
+    for (int s : {SIGINT, SIGTERM, SIGQUIT, SIGUSR1}) {
+      sigaddset(&signals, s);
+    }
+    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
     log.notice("exportsync-agent " + std::string(exportsync::kVersion) + " started for region " +
                a.config().region + ", store " + a.config().storePath());
     a.start();

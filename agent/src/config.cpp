@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <set>
 
@@ -23,8 +24,11 @@ using Poco::Util::AbstractConfiguration;
 const std::set<std::string> kKnownKeys = {
     "agent.region", "agent.state_dir", "plugins.dir",  "plugins.enabled", "plugins.max_failures",
     "plugins.timeout_s", "plugins.memory_limit_mb", "plugins.cpu_limit_s", "log.target",
-    "log.file", "log.level"};
-const std::set<std::string> kOwnSections = {"agent", "plugins", "log"};
+    "log.file", "log.level", "sync.hub_url", "sync.ca_file", "sync.enrol_code",
+    "sync.zstd_level", "sync.batch_rows", "sync.min_batch_rows", "sync.max_batch_rows",
+    "sync.timeout_s", "sync.backoff_max_s", "sync.heartbeat_s", "sync.stall_after_s",
+    "sync.backlog_warn_mb", "sync.backlog_max_mb", "status.listen"};
+const std::set<std::string> kOwnSections = {"agent", "plugins", "log", "sync", "status"};
 const std::set<std::string> kLevels = {"fatal",  "critical",    "error", "warning",
                                        "notice", "information", "debug", "trace"};
 
@@ -217,6 +221,70 @@ Result<AgentConfig> loadAgentConfig(const std::string& path) {
       }
     }
     c.plugins.emplace(name, std::move(p));
+  }
+
+  auto& sy = c.sync;
+  sy.hub_url = r.optional("sync.hub_url", "");
+  if (!sy.hub_url.empty()) {
+    const bool https = sy.hub_url.rfind("https://", 0) == 0;
+    const bool http = sy.hub_url.rfind("http://", 0) == 0;
+    if (!https && !http) {
+      return r.error("sync.hub_url", "'" + sy.hub_url + "' is not an http(s) URL; set it to "
+                                     "https://host[:port]");
+    }
+    if (http) {
+      const std::string rest = sy.hub_url.substr(7);
+      const std::string host = rest.substr(0, rest.find_first_of(":/"));
+      if (host != "127.0.0.1" && host != "localhost" && host != "[::1]" &&
+          host.rfind("127.", 0) != 0) {
+        return r.error("sync.hub_url", "plain http:// is allowed only to a loopback address; "
+                                       "use https://" + rest);
+      }
+    }
+  }
+  sy.ca_file = r.optional("sync.ca_file", "");
+  sy.enrol_code = r.optional("sync.enrol_code", "");
+  auto level = r.integer("sync.zstd_level", 3, 1, 19);
+  auto batch = r.integer("sync.batch_rows", 10000, 1, 1000000);
+  auto min_batch = r.integer("sync.min_batch_rows", 100, 1, 1000000);
+  auto max_batch = r.integer("sync.max_batch_rows", 100000, 1, 1000000);
+  auto sync_timeout = r.integer("sync.timeout_s", 60, 1, 3600);
+  auto backoff = r.integer("sync.backoff_max_s", 300, 1, 86400);
+  auto heartbeat = r.integer("sync.heartbeat_s", 60, 1, 86400);
+  auto stall = r.integer("sync.stall_after_s", 300, 1, 30 * 86400);
+  auto warn_mb = r.integer("sync.backlog_warn_mb", 400, 1, 1 << 20);
+  auto max_mb = r.integer("sync.backlog_max_mb", 500, 1, 1 << 20);
+  for (const auto* v : {&level, &batch, &min_batch, &max_batch, &sync_timeout, &backoff,
+                        &heartbeat, &stall, &warn_mb, &max_mb}) {
+    if (!*v) {
+      return v->status();
+    }
+  }
+  if (*min_batch > *max_batch) {
+    return r.error("sync.min_batch_rows", "is larger than sync.max_batch_rows");
+  }
+  if (*warn_mb > *max_mb) {
+    return r.error("sync.backlog_warn_mb", "is larger than sync.backlog_max_mb; the warning "
+                                           "must come before the limit");
+  }
+  sy.zstd_level = static_cast<int>(*level);
+  sy.batch_rows = std::min(std::max(*batch, *min_batch), *max_batch);
+  sy.min_batch_rows = *min_batch;
+  sy.max_batch_rows = *max_batch;
+  sy.timeout = std::chrono::seconds(*sync_timeout);
+  sy.backoff_max = std::chrono::seconds(*backoff);
+  sy.heartbeat = std::chrono::seconds(*heartbeat);
+  sy.stall_after = std::chrono::seconds(*stall);
+  sy.backlog_warn_mb = *warn_mb;
+  sy.backlog_max_mb = *max_mb;
+  c.status_listen = r.optional("status.listen", "127.0.0.1:7711");
+  if (c.status_listen != "off") {
+    const auto colon = c.status_listen.rfind(':');
+    const std::string host = colon == std::string::npos ? "" : c.status_listen.substr(0, colon);
+    if (host != "127.0.0.1" && host != "localhost" && host != "[::1]" && host != "::1") {
+      return r.error("status.listen", "'" + c.status_listen + "' must be a loopback "
+                                      "host:port such as 127.0.0.1:7711 (or off)");
+    }
   }
 
   c.log_target = r.optional("log.target", "console");

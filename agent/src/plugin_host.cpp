@@ -77,7 +77,7 @@ void PluginHost::scan() {
     rec.file = file;
     std::string problem = dir_problem.empty() ? unsafePermissions(file) : "";
     if (!dir_problem.empty()) {
-      problem = "its folder '" + config_.plugin_dir + "' " + dir_problem;
+      problem = "is in folder '" + config_.plugin_dir + "', which " + dir_problem;
     }
     if (!problem.empty()) {
       rec.refusal = "plugin file '" + file + "' refused: it " + problem;
@@ -91,6 +91,11 @@ void PluginHost::scan() {
       const auto& m = out.status.message();
       rec.refusal = m.rfind("plugin file", 0) == 0 ? m
                                                    : "plugin file '" + file + "' refused: " + m;
+      // Known when the file is a plugin that failed later (e.g. in declare()): an enabled
+      // plugin is then reported with this reason, not as missing.
+      rec.name = out.description.name;
+      rec.version = out.description.version;
+      rec.enabled = !rec.name.empty() && config_.plugins.count(rec.name) != 0;
       records.push_back(std::move(rec));
       continue;
     }
@@ -134,6 +139,16 @@ void PluginHost::scan() {
       rec.enabled = true;
       rec.refusal = "plugin '" + name + "' is enabled in plugins.enabled but no file in '" +
                     config_.plugin_dir + "' provides it; install it or remove it from the list";
+      // A file refused before its plugin name was known may be the one: say why.
+      const auto refused_unnamed = [](const PluginRecord& r) {
+        return !r.loaded && r.name.empty() && !r.file.empty();
+      };
+      const auto unnamed = std::count_if(records.begin(), records.end(), refused_unnamed);
+      if (unnamed > 0) {
+        const auto first = std::find_if(records.begin(), records.end(), refused_unnamed);
+        rec.refusal += " (" + std::to_string(unnamed) + " file(s) there were refused; first: " +
+                       first->refusal + ")";
+      }
       records.push_back(std::move(rec));
     }
   }

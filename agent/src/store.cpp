@@ -6,10 +6,15 @@
 #include <cstdio>
 #include <unordered_map>
 
-#include "sqlite.hpp"
+#include "exportsync/schema_sql.hpp"
+#include "exportsync/sqlite.hpp"
 
 namespace exportsync::agent {
 namespace {
+
+using schema::columnDef;
+using schema::compareSpecs;
+using schema::keyColumns;
 
 // Agent tables, version 1. Later versions append a migration; never edit a shipped one.
 constexpr const char* kMigrationV1 = R"SQL(
@@ -87,34 +92,6 @@ std::string randomHex(size_t bytes) {
   return out;
 }
 
-const char* sqlType(ColumnType t) {
-  switch (t) {
-    case ColumnType::Text:
-    case ColumnType::Date:
-    case ColumnType::Timestamp: return "TEXT";
-    case ColumnType::Real: return "REAL";
-    case ColumnType::Integer:
-    case ColumnType::Boolean:
-    case ColumnType::Money: return "INTEGER";
-  }
-  return "ANY";
-}
-
-std::string columnDef(const Column& c) {
-  const std::string q = sql::quoteIdent(c.name);
-  std::string def = q + " " + sqlType(c.type);
-  if (!c.nullable) {
-    def += " NOT NULL";
-  }
-  // Checks keep writes made through plain SQLite to the same domain as the agent's.
-  if (c.type == ColumnType::Boolean) {
-    def += " CHECK(" + q + " IN (0,1))";
-  } else if (c.type == ColumnType::Date) {
-    def += " CHECK(date(" + q + ") IS " + q + ")";
-  }
-  return def;
-}
-
 // Expression giving a column's value in the row image. Reals become text with 17 significant
 // digits, because SQLite's JSON keeps only 15 and the image must round-trip exactly.
 std::string imageExpr(const Column& c, const char* which) {
@@ -131,16 +108,6 @@ std::string jsonArray(const std::vector<const Column*>& cols, const char* which)
     out += (i != 0 ? ", " : "") + imageExpr(*cols[i], which);
   }
   return out + ")";
-}
-
-std::vector<const Column*> keyColumns(const DatasetSpec& spec) {
-  std::vector<const Column*> out;
-  for (const auto& c : spec.columns) {
-    if (c.key) {
-      out.push_back(&c);
-    }
-  }
-  return out;
 }
 
 // The four capture triggers of a dataset table; dropped and re-made when columns are added.
@@ -187,56 +154,6 @@ std::string dropTriggersSql(const std::string& table) {
     s += "DROP TRIGGER IF EXISTS " + sql::quoteIdent("_capture_" + table + suffix) + ";\n";
   }
   return s;
-}
-
-// Compares a declared dataset with the stored one. Returns the reason it is incompatible, or
-// an empty string; fills `added` with declared columns the store lacks.
-std::string compareSpecs(const DatasetSpec& stored, const DatasetSpec& declared,
-                         std::vector<Column>& added) {
-  const std::string fix =
-      "; incompatible changes are refused: keep the old definition, or declare a dataset with a "
-      "new name";
-  if (declared.version < stored.version) {
-    return "declares version " + std::to_string(declared.version) + " but the store holds " +
-           std::to_string(stored.version) + "; a plugin may not go back to an older dataset "
-           "version (install the newer plugin again)";
-  }
-  for (const auto& s : stored.columns) {
-    const int i = declared.columnIndex(s.name);
-    if (i < 0) {
-      return "column '" + s.name + "' is no longer declared (dropping a column is not "
-             "supported)" + fix;
-    }
-    const auto& d = declared.columns[static_cast<size_t>(i)];
-    if (d.type != s.type) {
-      return "column '" + s.name + "' changes type from " + typeName(s.type) + " to " +
-             typeName(d.type) + fix;
-    }
-    if (d.nullable != s.nullable && !d.key && !s.key) {
-      return "column '" + s.name + "' changes from " + (s.nullable ? "nullable" : "required") +
-             " to " + (d.nullable ? "nullable" : "required") + fix;
-    }
-  }
-  auto key_names = [](const DatasetSpec& spec) {
-    std::string out;
-    for (const auto* c : keyColumns(spec)) {
-      out += (out.empty() ? "" : ", ") + c->name;
-    }
-    return "(" + out + ")";
-  };
-  if (key_names(stored) != key_names(declared)) {
-    return "key changes from " + key_names(stored) + " to " + key_names(declared) + fix;
-  }
-  for (const auto& d : declared.columns) {
-    if (stored.columnIndex(d.name) < 0) {
-      if (!d.nullable) {
-        return "new column '" + d.name + "' is required, but existing rows have no value for "
-               "it; declare it nullable";
-      }
-      added.push_back(d);
-    }
-  }
-  return {};
 }
 
 void formatDate(int64_t days, char* buf, size_t size) {
@@ -451,21 +368,26 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& path, bool migrate
   auto impl = std::make_unique<Impl>();
   impl->db = std::move(db.value());
   auto& d = impl->db;
-  if (auto st = d.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
-                       "PRAGMA foreign_keys=ON;");
-      !st) {
-    return st;
+  int64_t version = 0;
+  {
+    // Read before anything writes: a store from a newer agent is refused untouched (switching
+    // it to WAL would already rewrite its header).
+    auto v = d.prepare("PRAGMA user_version");
+    if (!v || v->step() != SQLITE_ROW) {
+      return d.error("reading the store version");
+    }
+    version = v->int64(0);
   }
-  auto v = d.prepare("PRAGMA user_version");
-  if (!v || v->step() != SQLITE_ROW) {
-    return d.error("reading the store version");
-  }
-  const int64_t version = v->int64(0);
   if (version > kSchemaVersion) {
     return Status::io("store '" + path + "' has schema version " + std::to_string(version) +
                       " but this agent supports up to " + std::to_string(kSchemaVersion) +
                       "; it was written by a newer agent: install that version again or restore "
                       "a backup");
+  }
+  if (auto st = d.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
+                       "PRAGMA foreign_keys=ON;");
+      !st) {
+    return st;
   }
   if (version < kSchemaVersion) {
     if (!migrate) {
@@ -871,6 +793,78 @@ Result<bool> Store::clearQuarantine(const std::string& plugin) {
     return impl_->db.error("clearing quarantine");
   }
   return sqlite3_changes(impl_->db.get()) > 0;
+}
+
+Result<std::string> Store::meta(const std::string& key) {
+  auto s = impl_->db.prepare("SELECT value FROM _meta WHERE key = ?");
+  if (!s) {
+    return s.status();
+  }
+  s->bind(1, key);
+  const int rc = s->step();
+  if (rc == SQLITE_ROW) {
+    return s->text(0);
+  }
+  if (rc != SQLITE_DONE) {
+    return impl_->db.error("reading _meta");
+  }
+  return std::string();
+}
+
+Status Store::setMeta(const std::string& key, const std::string& value) {
+  auto s = impl_->db.prepare("INSERT INTO _meta(key, value) VALUES(?, ?) "
+                             "ON CONFLICT(key) DO UPDATE SET value = excluded.value");
+  if (!s) {
+    return s.status();
+  }
+  s->bind(1, key);
+  s->bind(2, value);
+  return s->step() == SQLITE_DONE ? Status::ok() : impl_->db.error("writing _meta");
+}
+
+Result<int64_t> Store::syncAcked() {
+  auto v = meta("sync_acked");
+  if (!v) {
+    return v.status();
+  }
+  return v->empty() ? int64_t{0} : static_cast<int64_t>(std::stoll(*v));
+}
+
+Status Store::acknowledge(int64_t mark) {
+  auto& db = impl_->db;
+  if (auto st = db.exec("BEGIN IMMEDIATE"); !st) {
+    return st;
+  }
+  auto del = db.prepare("DELETE FROM _changes WHERE seq <= ?");
+  if (!del) {
+    (void)db.exec("ROLLBACK");
+    return del.status();
+  }
+  del->bind(1, mark);
+  if (del->step() != SQLITE_DONE) {
+    auto st = db.error("purging acknowledged changes");
+    (void)db.exec("ROLLBACK");
+    return st;
+  }
+  if (auto st = setMeta("sync_acked", std::to_string(mark)); !st) {
+    (void)db.exec("ROLLBACK");
+    return st;
+  }
+  return db.exec("COMMIT");
+}
+
+Result<Store::Backlog> Store::backlog() {
+  auto s = impl_->db.prepare(
+      "SELECT count(*), coalesce(sum(length(key) + coalesce(length(row), 0)), 0), "
+      "coalesce((SELECT at FROM _changes ORDER BY seq LIMIT 1), 0) FROM _changes");
+  if (!s || s->step() != SQLITE_ROW) {
+    return impl_->db.error("measuring the backlog");
+  }
+  Backlog b;
+  b.rows = s->int64(0);
+  b.bytes = s->int64(1);
+  b.oldest_at = s->int64(2);
+  return b;
 }
 
 Status Store::execForTest(const std::string& sql) { return impl_->db.exec(sql); }

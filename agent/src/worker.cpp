@@ -222,6 +222,15 @@ int runPluginWorker(int in_fd, int out_fd) {
     }
     auto d = describePlugin(*loaded, mine, hooks);
     if (!d) {
+      // The descriptor passed its checks, so the name is known: the host reports an enabled
+      // plugin that failed here by its reason rather than as missing.
+      const char* version = loaded->descriptor().version;
+      Object o;
+      o.set("type", "describe");
+      o.set("name", loaded->name());
+      o.set("version", std::string(version == nullptr ? "" : version));
+      o.set("datasets", Array::Ptr(new Array));
+      send(o);
       send(*statusJson(d.status()));
       return 1;
     }
@@ -298,6 +307,11 @@ WorkerOutcome WorkerLauncher::run(const WorkerRequest& request, std::chrono::mil
     ::dup2(msg_pipe[1], 3);
     ::close_range(4, ~0U, 0);
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    // The daemon blocks SIGTERM/SIGINT in every thread (it sigwait()s for them) and a signal
+    // mask survives exec: unblock them, or the worker never sees the cancel request.
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
     const char* argv[] = {exe.c_str(), "--plugin-worker", nullptr};
     ::execv(exe.c_str(), const_cast<char* const*>(argv));
     ::_exit(127);

@@ -19,6 +19,7 @@
 #include "exportsync/agent/config.hpp"
 #include "exportsync/agent/plugin_host.hpp"
 #include "exportsync/agent/store.hpp"
+#include "exportsync/agent/sync_client.hpp"
 
 namespace exportsync::agent {
 
@@ -49,8 +50,17 @@ class Agent {
   /// Last outcome per plugin since start (for status and tests).
   std::map<std::string, RunOutcome> lastOutcomes() const;
 
+  /// The agent's status as JSON: version, region, plugins, sync, disk (the heartbeat body and
+  /// the loopback status API's answer).
+  std::string statusJson() const;
+  /// The sync client, or null when sync.hub_url is not set.
+  SyncClient* sync() { return sync_.get(); }
+  /// Bound port of the loopback status API (0 when off).
+  uint16_t statusPort() const;
+
  private:
   Agent(AgentConfig config, std::unique_ptr<Store> store, const std::string& worker_executable);
+  bool backlogFull() const;
   void schedulerLoop();
 
   AgentConfig config_;
@@ -62,6 +72,9 @@ class Agent {
   std::map<std::string, std::chrono::steady_clock::time_point> due_;  // Guarded by mutex_.
   std::map<std::string, RunOutcome> last_;                            // Guarded by mutex_.
   std::thread scheduler_;
+  std::unique_ptr<SyncClient> sync_;
+  struct StatusServer;
+  std::unique_ptr<StatusServer> status_server_;
 };
 
 }  // namespace exportsync::agent

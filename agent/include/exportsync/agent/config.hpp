@@ -24,6 +24,23 @@ struct PluginConfig {
   std::map<std::string, std::string> values;  ///< every `plugin.<name>.*` key, short form
 };
 
+/// Sync to the hub (`sync.*` keys). Sync is off while hub_url is empty.
+struct SyncSettings {
+  std::string hub_url;     ///< https://host[:port] (http:// only on a loopback address)
+  std::string ca_file;     ///< PEM bundle to verify the hub; empty: the system store
+  std::string enrol_code;  ///< one-time code used at start when not enrolled yet
+  int zstd_level = 3;
+  int64_t batch_rows = 10000;      ///< first batch size; adapts between min and max
+  int64_t min_batch_rows = 100;
+  int64_t max_batch_rows = 100000;
+  std::chrono::seconds timeout{60};      ///< one HTTP exchange
+  std::chrono::seconds backoff_max{300};
+  std::chrono::seconds heartbeat{60};
+  std::chrono::seconds stall_after{300};
+  int64_t backlog_warn_mb = 400;
+  int64_t backlog_max_mb = 500;
+};
+
 struct AgentConfig {
   std::string source;     ///< the file it was read from
   std::string region;     ///< MA-01 … MA-12
@@ -32,6 +49,9 @@ struct AgentConfig {
   std::vector<std::string> enabled;  ///< plugin names, in config order
   int64_t max_failures = 3;          ///< consecutive failures before quarantine
   std::map<std::string, PluginConfig> plugins;  ///< one per enabled plugin
+
+  SyncSettings sync;
+  std::string status_listen = "127.0.0.1:7711";  ///< loopback status API; "off" disables it
 
   std::string log_target = "console";  ///< console | file | syslog
   std::string log_file;

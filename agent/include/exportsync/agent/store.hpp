@@ -127,6 +127,22 @@ class Store {
   /// Clears a plugin's quarantine and failure count; false when the plugin has no record.
   Result<bool> clearQuarantine(const std::string& plugin);
 
+  // --- Sync bookkeeping ----------------------------------------------------------------------
+  /// The hub's mark as last acknowledged: every change with seq <= it is at the hub.
+  Result<int64_t> syncAcked();
+  /// Records the hub's mark and removes the acknowledged changes, in one transaction.
+  Status acknowledge(int64_t mark);
+  struct Backlog {
+    int64_t rows = 0;
+    int64_t bytes = 0;          ///< bytes of keys and row images waiting
+    int64_t oldest_at = 0;      ///< unix seconds of the oldest waiting change, 0 when none
+  };
+  /// Scans the change log only (never a dataset table).
+  Result<Backlog> backlog();
+  /// Reads a value of the agent's own metadata (`_meta`); empty when absent.
+  Result<std::string> meta(const std::string& key);
+  Status setMeta(const std::string& key, const std::string& value);
+
   /// Runs SQL directly (tests and tools).
   Status execForTest(const std::string& sql);
 

@@ -1,4 +1,4 @@
-#include "exportsync/agent/logging.hpp"
+#include "exportsync/logging.hpp"
 
 #include <Poco/AutoPtr.h>
 #include <Poco/ConsoleChannel.h>
@@ -8,7 +8,7 @@
 #include <Poco/PatternFormatter.h>
 #include <Poco/SyslogChannel.h>
 
-namespace exportsync::agent {
+namespace exportsync {
 
 void configureLogging(const std::string& target, const std::string& file,
                       const std::string& level, const std::string& ident) {
@@ -39,4 +39,4 @@ void configureLogging(const std::string& target, const std::string& file,
   Poco::Logger::setLevel("", Poco::Logger::parseLevel(level));
 }
 
-}  // namespace exportsync::agent
+}  // namespace exportsync

@@ -1,4 +1,4 @@
-// Thin RAII wrappers over the SQLite C API, used by the agent store. Internal to the agent.
+// Thin RAII wrappers over the SQLite C API, shared by the agent store and the hub store.
 //
 // THREAD: a Db and its statements belong to one thread at a time (SQLite's default
 // serialized mode is not relied upon).
@@ -14,7 +14,7 @@
 
 #include "exportsync/status.hpp"
 
-namespace exportsync::agent::sql {
+namespace exportsync::sql {
 
 /// Frees a statement on destruction.
 class Stmt {
@@ -141,4 +141,4 @@ inline std::string quoteIdent(std::string_view name) {
   return out;
 }
 
-}  // namespace exportsync::agent::sql
+}  // namespace exportsync::sql

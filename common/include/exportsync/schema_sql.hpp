@@ -1,0 +1,28 @@
+// Datasets as SQLite tables, shared by the agent store and the hub store: column definitions,
+// and the schema-evolution rule (additive changes accepted, incompatible ones refused).
+//
+// THREAD: pure functions.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "exportsync/dataset.hpp"
+
+namespace exportsync::schema {
+
+/// SQLite storage class of a column type (STRICT tables).
+const char* sqlType(ColumnType type);
+
+/// `"name" TYPE [NOT NULL] [CHECK(...)]` for a column; checks keep plain-SQL writes in range.
+std::string columnDef(const Column& column);
+
+/// The key columns of a dataset, in declared order.
+std::vector<const Column*> keyColumns(const DatasetSpec& spec);
+
+/// Compares a newly declared dataset with the stored one. Returns why it is incompatible, or an
+/// empty string; fills `added` with the declared columns the store lacks (all nullable).
+std::string compareSpecs(const DatasetSpec& stored, const DatasetSpec& declared,
+                         std::vector<Column>& added);
+
+}  // namespace exportsync::schema
