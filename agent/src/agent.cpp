@@ -2,6 +2,7 @@
 
 #include <sys/statvfs.h>
 
+#include <cstdio>
 #include <ctime>
 #include <sstream>
 
@@ -173,7 +174,14 @@ void Agent::start() {
       status_server_->server =
           std::make_unique<Poco::Net::HTTPServer>(new StatusFactory(*this), socket, params);
       status_server_->server->start();
-      log.information("status API on http://" + config_.status_listen);
+      // exportsyncctl finds the port here when status.listen asks for any free port (:0).
+      const std::string port_file = config_.state_dir + "/status.port";
+      if (FILE* f = std::fopen((port_file + ".tmp").c_str(), "w")) {
+        std::fprintf(f, "%u\n", static_cast<unsigned>(status_server_->port));
+        std::fclose(f);
+        std::rename((port_file + ".tmp").c_str(), port_file.c_str());
+      }
+      log.information("status API on http://127.0.0.1:" + std::to_string(status_server_->port));
     } catch (const Poco::Exception& e) {
       status_server_.reset();
       log.error("status API: cannot listen on " + config_.status_listen + ": " +

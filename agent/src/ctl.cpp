@@ -1,9 +1,16 @@
 #include "exportsync/agent/ctl.hpp"
 
 #include <ctime>
+#include <fstream>
+
+#include <Poco/Exception.h>
+#include <Poco/JSON/Array.h>
+#include <Poco/JSON/Object.h>
+#include <Poco/JSON/Parser.h>
 
 #include "exportsync/agent/config.hpp"
 #include "exportsync/agent/store.hpp"
+#include "exportsync/agent/sync_client.hpp"
 
 namespace exportsync::agent {
 namespace {
@@ -14,6 +21,9 @@ constexpr const char* kDefaultConfig = "/etc/exportsync/agent.properties";
 
 constexpr const char* kUsage =
     "usage: exportsyncctl [--config FILE] COMMAND\n"
+    "  status                  is it synced, how far behind, what failed and what to do\n"
+    "  enroll --hub URL --code CODE   trade a one-time code for this agent's credential\n"
+    "  run [PLUGIN]            run a plugin (all when omitted) now\n"
     "  plugins                 each enabled plugin's health: last run, rows, failures, "
     "quarantine\n"
     "  clear-quarantine NAME   let a quarantined plugin run again\n"
@@ -67,6 +77,131 @@ int plugins(const AgentConfig& cfg, Store& store, std::ostream& out, std::ostrea
   return 0;
 }
 
+std::string ageOf(int64_t seconds) {
+  if (seconds < 120) {
+    return std::to_string(seconds) + " s";
+  }
+  if (seconds < 7200) {
+    return std::to_string(seconds / 60) + " min";
+  }
+  if (seconds < 172800) {
+    return std::to_string(seconds / 3600) + " h";
+  }
+  return std::to_string(seconds / 86400) + " days";
+}
+
+// Asks the running agent (loopback status API).
+Result<std::string> askAgent(const AgentConfig& cfg, const std::string& method,
+                             const std::string& path) {
+  if (cfg.status_listen == "off") {
+    return Status::config("status.listen is off in " + cfg.source +
+                          "; enable it to talk to the running agent");
+  }
+  std::string listen = cfg.status_listen;
+  if (listen.size() > 2 && listen.compare(listen.size() - 2, 2, ":0") == 0) {
+    std::ifstream in(cfg.state_dir + "/status.port");
+    std::string port;
+    if (!(in >> port)) {
+      return Status::io("the agent has not published its status port in " + cfg.state_dir +
+                        "/status.port (is it running?)");
+    }
+    listen = listen.substr(0, listen.size() - 1) + port;
+  }
+  HubClient client("http://" + listen, "", std::chrono::seconds(5));
+  auto reply = method == "GET" ? client.get(path, "") : client.post(path, "", "text/plain", "");
+  if (!reply) {
+    return Status::io("the agent is not answering on " + cfg.status_listen +
+                      " (is it running? systemctl status exportsync-agent): " +
+                      reply.status().message());
+  }
+  if (reply->status != 200) {
+    return Status::io("the agent answered HTTP " + std::to_string(reply->status));
+  }
+  return reply->body;
+}
+
+int status(const AgentConfig& cfg, std::ostream& out, std::ostream& err) {
+  auto body = askAgent(cfg, "GET", "/status");
+  if (!body) {
+    err << "exportsyncctl: " << body.status().message() << "\n";
+    return 1;
+  }
+  Poco::JSON::Object::Ptr s;
+  try {
+    Poco::JSON::Parser parser;
+    s = parser.parse(*body).extract<Poco::JSON::Object::Ptr>();
+  } catch (const Poco::Exception& e) {
+    err << "exportsyncctl: the agent's status is not understood: " << e.displayText() << "\n";
+    return 1;
+  }
+  int rc = 0;
+  out << "ExportSync agent " << s->optValue<std::string>("version", "?") << ", region "
+      << s->optValue<std::string>("region", "?") << "\n";
+  if (auto sync = s->getObject("sync")) {
+    const auto state = sync->optValue<std::string>("state", "?");
+    const auto rows = s->optValue<int64_t>("backlog_rows", 0);
+    const auto bytes = s->optValue<int64_t>("backlog_bytes", 0);
+    const auto age = s->optValue<int64_t>("oldest_unacked_age_s", 0);
+    out << "sync:    " << state << " (agent " << sync->optValue<std::string>("agent_id", "-")
+        << ", hub " << sync->optValue<std::string>("hub_url", "-") << ")\n";
+    if (rows == 0) {
+      out << "         up to date: every change is at the hub (mark "
+          << sync->optValue<int64_t>("acked_seq", 0) << ")\n";
+    } else {
+      out << "         behind: " << rows << " changes (" << (bytes >> 10)
+          << " KiB) wait; the oldest for " << ageOf(age) << "\n";
+    }
+    const auto error = sync->optValue<std::string>("last_error", "");
+    if (!error.empty()) {
+      out << "         last error: " << error << "\n";
+      rc = 1;
+    }
+    if (state == "not-enrolled") {
+      out << "         what to do: exportsyncctl enroll --hub https://HUB --code CODE\n";
+    } else if (state == "backoff") {
+      out << "         what to do: the hub is unreachable; check the network link (the agent "
+             "retries by itself, nothing is lost)\n";
+    } else if (state == "stalled" || state == "error") {
+      out << "         what to do: read the last error; if it names the credential or a schema, "
+             "contact the Secretariat\n";
+    }
+    if (sync->optValue<bool>("backlog_full", false)) {
+      out << "         WARNING: backlog over sync.backlog_max_mb: collection is paused\n";
+    } else if (sync->optValue<bool>("backlog_warning", false)) {
+      out << "         WARNING: backlog over sync.backlog_warn_mb\n";
+    }
+  } else {
+    out << "sync:    off (sync.hub_url is not set)\n";
+  }
+  if (auto plugins = s->getArray("plugins")) {
+    for (size_t i = 0; i < plugins->size(); ++i) {
+      auto p = plugins->getObject(static_cast<unsigned>(i));
+      out << "plugin:  " << p->optValue<std::string>("name", "?") << " ";
+      if (!p->optValue<bool>("loaded", false)) {
+        out << "REFUSED: " << p->optValue<std::string>("refused", "") << "\n";
+        rc = p->optValue<bool>("enabled", false) ? 1 : rc;
+        continue;
+      }
+      if (!p->optValue<bool>("enabled", false)) {
+        out << "(not enabled)\n";
+        continue;
+      }
+      out << p->optValue<std::string>("last_result", "not run yet");
+      if (p->has("rows_upserted")) {
+        out << ", " << p->optValue<int64_t>("rows_upserted", 0) << " rows, "
+            << p->optValue<int64_t>("rows_rejected", 0) << " rejected";
+      }
+      const auto error = p->optValue<std::string>("last_error", "");
+      if (!error.empty()) {
+        out << "\n         " << error;
+      }
+      out << "\n";
+    }
+  }
+  out << "disk:    " << (s->optValue<int64_t>("disk_free_bytes", 0) >> 20) << " MiB free\n";
+  return rc;
+}
+
 }  // namespace
 
 int runCtl(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
@@ -91,7 +226,8 @@ int runCtl(const std::vector<std::string>& args, std::ostream& out, std::ostream
     return kExitUsage;
   }
   const std::string& cmd = rest[0];
-  if (cmd != "plugins" && cmd != "clear-quarantine") {
+  if (cmd != "plugins" && cmd != "clear-quarantine" && cmd != "status" && cmd != "enroll" &&
+      cmd != "run") {
     err << "exportsyncctl: unknown command '" << cmd << "'\n" << kUsage;
     return kExitUsage;
   }
@@ -103,6 +239,45 @@ int runCtl(const std::vector<std::string>& args, std::ostream& out, std::ostream
   if (!cfg) {
     err << "exportsyncctl: " << cfg.status().message() << "\n";
     return kExitConfig;
+  }
+  if (cmd == "status") {
+    return status(*cfg, out, err);
+  }
+  if (cmd == "run") {
+    auto body = askAgent(*cfg, "POST", rest.size() > 1 ? "/run?plugin=" + rest[1] : "/run");
+    if (!body) {
+      err << "exportsyncctl: " << body.status().message() << "\n";
+      return 1;
+    }
+    out << "run requested" << (rest.size() > 1 ? " for plugin '" + rest[1] + "'" : "") << "\n";
+    return 0;
+  }
+  if (cmd == "enroll") {
+    std::string hub = cfg->sync.hub_url;
+    std::string code;
+    for (size_t i = 1; i + 1 < rest.size(); i += 2) {
+      if (rest[i] == "--hub") {
+        hub = rest[i + 1];
+      } else if (rest[i] == "--code") {
+        code = rest[i + 1];
+      }
+    }
+    if (hub.empty() || code.empty()) {
+      err << "exportsyncctl: enroll needs --hub URL (or sync.hub_url) and --code CODE\n"
+          << kUsage;
+      return kExitUsage;
+    }
+    auto creds = enrol(hub, code, cfg->sync.ca_file, cfg->region, cfg->state_dir);
+    if (!creds) {
+      err << "exportsyncctl: " << creds.status().message() << "\n";
+      return 1;
+    }
+    out << "enrolled as agent '" << creds->agent_id << "' for region " << creds->region
+        << "; credential stored in " << credentialsPath(cfg->state_dir) << " (mode 0600)\n";
+    if (cfg->sync.hub_url != hub) {
+      out << "set sync.hub_url = " << hub << " in " << cfg->source << " so the agent syncs\n";
+    }
+    return 0;
   }
   auto store = Store::open(cfg->storePath(), /*migrate=*/false);
   if (!store) {
