@@ -294,6 +294,7 @@ struct SyncClient::Impl {
   std::optional<Credentials> creds;
   int64_t batch_rows = 0;
   int failures = 0;
+  std::string credential_refused;  // why the last heartbeat got 401; empty when accepted
   std::chrono::steady_clock::time_point next_heartbeat{};
   std::mt19937_64 rng{std::random_device{}()};
 
@@ -399,9 +400,12 @@ struct SyncClient::Impl {
     const std::lock_guard<std::mutex> lock(mutex);
     status.hub_reachable = reply.isOk();
     if (reply && reply->status == 401) {
-      status.last_error = "hub refused the credential: " + replyMessage(*reply);
+      credential_refused = "hub refused the credential: " + replyMessage(*reply);
+      status.last_error = credential_refused;
       status.last_error_at = nowSeconds();
       status.state = "error";
+    } else if (reply && reply->status < 300) {
+      credential_refused.clear();
     }
   }
 
@@ -503,6 +507,9 @@ struct SyncClient::Impl {
 
   // Sends until empty or error. Returns the error (OK when the backlog is empty).
   Status drain() {
+    if (!credential_refused.empty()) {
+      return Status::invalid(credential_refused);  // even with nothing to send: never "synced"
+    }
     for (;;) {
       if (stopping) {
         return Status::ok();

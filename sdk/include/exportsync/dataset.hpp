@@ -432,11 +432,6 @@ inline std::string checkValue(const Column& c, const es_value& v) {
         (v.i64 < -62135596800000000LL || v.i64 > 253402300799999999LL)) {
       return "column '" + c.name + "' holds a timestamp outside years 0001-9999";
     }
-    // Timestamps are stored and synced as ISO text, which has four-digit years.
-    if (v.type == ES_TYPE_TIMESTAMP &&
-        (v.i64 < -62135596800000000 || v.i64 > 253402300799999999)) {
-      return "column '" + c.name + "' holds a timestamp outside years 0001-9999";
-    }
     if (v.type == ES_TYPE_TEXT && v.str == nullptr && v.len != 0) {
       return "column '" + c.name + "' holds a null text pointer";
     }
