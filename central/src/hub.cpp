@@ -149,6 +149,9 @@ void sendError(HTTPServerResponse& res, HTTPResponse::HTTPStatus status, const s
   Object o;
   o.set("error", code);
   o.set("message", message);
+  // A refusal may come before the request body was read: close the connection, or the unread
+  // body would be parsed as the client's next request.
+  res.setKeepAlive(false);
   sendJson(res, status, o);
 }
 
@@ -594,7 +597,8 @@ struct Hub::Impl {
     }
     std::string body;
     if (!readBody(req, res, config.max_body_bytes, body)) {
-      (void)store->recordError(agent->id, "batch refused: body over the size limit");
+      (void)store->recordError(agent->id, "batch refused: request body over the size limit or "
+                                         "truncated");
       return;
     }
     protocol::Limits limits;
