@@ -1,19 +1,18 @@
 // exportsync-agent: the ServerApplication shell around exportsync::agent::Agent. No logic here
 // beyond options, exit codes and signal handling.
+#include <Poco/Util/HelpFormatter.h>
+#include <Poco/Util/Option.h>
+#include <Poco/Util/OptionSet.h>
+#include <Poco/Util/ServerApplication.h>
 #include <signal.h>
 
 #include <cstdlib>
 #include <iostream>
 
-#include <Poco/Util/HelpFormatter.h>
-#include <Poco/Util/Option.h>
-#include <Poco/Util/OptionSet.h>
-#include <Poco/Util/ServerApplication.h>
-
 #include "exportsync/agent/agent.hpp"
-#include "exportsync/logging.hpp"
 #include "exportsync/agent/report.hpp"
 #include "exportsync/agent/worker.hpp"
+#include "exportsync/logging.hpp"
 #include "exportsync/version.hpp"
 
 namespace {
@@ -31,16 +30,20 @@ class AgentApp : public Poco::Util::ServerApplication {
   void defineOptions(OptionSet& options) override {
     ServerApplication::defineOptions(options);
     options.addOption(Option("config", "c", "agent configuration file (agent.properties)")
-                          .required(false).repeatable(false).argument("FILE")
+                          .required(false)
+                          .repeatable(false)
+                          .argument("FILE")
                           .binding("es.config"));
     options.addOption(Option("once", "", "run every enabled plugin once, then exit")
-                          .binding("es.once").noArgument());
+                          .binding("es.once")
+                          .noArgument());
     options.addOption(Option("list-plugins", "", "list every plugin found, loaded or refused")
-                          .binding("es.list").noArgument());
-    options.addOption(Option("version", "", "print the version and exit")
-                          .binding("es.version").noArgument());
-    options.addOption(Option("help", "h", "print this help and exit")
-                          .binding("es.help").noArgument());
+                          .binding("es.list")
+                          .noArgument());
+    options.addOption(
+        Option("version", "", "print the version and exit").binding("es.version").noArgument());
+    options.addOption(
+        Option("help", "h", "print this help and exit").binding("es.help").noArgument());
   }
 
   int main(const ArgVec& /*args*/) override {
@@ -48,14 +51,15 @@ class AgentApp : public Poco::Util::ServerApplication {
       Poco::Util::HelpFormatter help(options());
       help.setCommand(commandName());
       help.setUsage("--config FILE [--once | --list-plugins]");
-      help.setHeader("ExportSync regional agent: collects exporter data with plugins and syncs "
-                     "it to the central hub.");
+      help.setHeader(
+          "ExportSync regional agent: collects exporter data with plugins and syncs "
+          "it to the central hub.");
       help.format(std::cout);
       return EXIT_OK;
     }
     if (config().hasProperty("es.version")) {
-      std::cout << "exportsync-agent " << exportsync::kVersion << " (plugin ABI "
-                << ES_ABI_MAJOR << "." << ES_ABI_MINOR << ")\n";
+      std::cout << "exportsync-agent " << exportsync::kVersion << " (plugin ABI " << ES_ABI_MAJOR
+                << "." << ES_ABI_MINOR << ")\n";
       return EXIT_OK;
     }
     const std::string path = config().getString("es.config", "");
@@ -69,7 +73,8 @@ class AgentApp : public Poco::Util::ServerApplication {
       std::cerr << "exportsync-agent: " << cfg.status().message() << "\n";
       return kExitConfig;
     }
-    exportsync::configureLogging(cfg->log_target, cfg->log_file, cfg->log_level, "exportsync-agent");
+    exportsync::configureLogging(cfg->log_target, cfg->log_file, cfg->log_level,
+                                 "exportsync-agent");
     auto& log = Poco::Logger::get("exportsync.agent");
 
     auto created = agent::Agent::create(std::move(*cfg), agent::currentExecutable());

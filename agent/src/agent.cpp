@@ -1,11 +1,5 @@
 #include "exportsync/agent/agent.hpp"
 
-#include <sys/statvfs.h>
-
-#include <cstdio>
-#include <ctime>
-#include <sstream>
-
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
 #include <Poco/Logger.h>
@@ -17,6 +11,11 @@
 #include <Poco/Net/HTTPServerResponse.h>
 #include <Poco/Net/ServerSocket.h>
 #include <Poco/URI.h>
+#include <sys/statvfs.h>
+
+#include <cstdio>
+#include <ctime>
+#include <sstream>
 
 #include "exportsync/version.hpp"
 
@@ -55,8 +54,9 @@ class StatusHandler : public Poco::Net::HTTPRequestHandler {
         body = "{\"requested\":true}";
       } else {
         res.setStatus(Poco::Net::HTTPResponse::HTTP_NOT_FOUND);
-        body = "{\"error\":\"not-found\",\"message\":\"use GET /status, POST /run[?plugin=NAME] "
-               "or POST /sync\"}";
+        body =
+            "{\"error\":\"not-found\",\"message\":\"use GET /status, POST /run[?plugin=NAME] "
+            "or POST /sync\"}";
       }
       res.setContentType("application/json");
       res.setContentLength(static_cast<std::streamsize>(body.size()));
@@ -104,15 +104,13 @@ Result<std::unique_ptr<Agent>> Agent::create(AgentConfig config,
   agent->host_->scan();
   if (!agent->config_.sync.hub_url.empty()) {
     Agent* self = agent.get();
-    agent->sync_ = std::make_unique<SyncClient>(agent->config_, [self] {
-      return self->statusJson();
-    });
+    agent->sync_ =
+        std::make_unique<SyncClient>(agent->config_, [self] { return self->statusJson(); });
   }
   return agent;
 }
 
-Agent::Agent(AgentConfig config, std::unique_ptr<Store> store,
-             const std::string& worker_executable)
+Agent::Agent(AgentConfig config, std::unique_ptr<Store> store, const std::string& worker_executable)
     : config_(std::move(config)), store_(std::move(store)) {
   host_ = std::make_unique<PluginHost>(config_, *store_, WorkerLauncher(worker_executable),
                                        Poco::Logger::get("exportsync.plugins"));
@@ -184,8 +182,8 @@ void Agent::start() {
       log.information("status API on http://127.0.0.1:" + std::to_string(status_server_->port));
     } catch (const Poco::Exception& e) {
       status_server_.reset();
-      log.error("status API: cannot listen on " + config_.status_listen + ": " +
-                e.displayText() + "; change status.listen (exportsyncctl status will not work)");
+      log.error("status API: cannot listen on " + config_.status_listen + ": " + e.displayText() +
+                "; change status.listen (exportsyncctl status will not work)");
     }
   }
 }
@@ -250,8 +248,7 @@ std::string Agent::statusJson() const {
       p->set("rows_upserted", r.stats.upserted);
       p->set("rows_removed", r.stats.removed);
       p->set("rows_rejected", r.stats.rejected);
-      p->set("quarantined", r.quarantined_now ||
-                                (r.skipped && r.status.code() == Code::Cancelled));
+      p->set("quarantined", r.quarantined_now || (r.skipped && r.status.code() == Code::Cancelled));
     }
     plugins->add(p);
   }
@@ -277,8 +274,9 @@ std::string Agent::statusJson() const {
     o.set("backlog_rows", s.backlog_rows);
     o.set("backlog_bytes", s.backlog_bytes);
     o.set("oldest_unacked_age_s",
-          s.oldest_unacked_at == 0 ? 0 : static_cast<int64_t>(std::time(nullptr)) -
-                                             s.oldest_unacked_at);
+          s.oldest_unacked_at == 0
+              ? 0
+              : static_cast<int64_t>(std::time(nullptr)) - s.oldest_unacked_at);
   }
   struct statvfs fs {};
   if (::statvfs(config_.state_dir.c_str(), &fs) == 0) {
@@ -314,10 +312,11 @@ void Agent::schedulerLoop() {
     if (backlogFull()) {
       outcome.plugin = name;
       outcome.skipped = true;
-      outcome.status = Status::io("run postponed: the unsent backlog is over sync.backlog_max_mb; "
-                                  "nothing is lost, the source data stays where it is");
-      Poco::Logger::get("exportsync.agent").warning("plugin '" + name + "': " +
-                                                    outcome.status.message());
+      outcome.status = Status::io(
+          "run postponed: the unsent backlog is over sync.backlog_max_mb; "
+          "nothing is lost, the source data stays where it is");
+      Poco::Logger::get("exportsync.agent")
+          .warning("plugin '" + name + "': " + outcome.status.message());
     } else {
       outcome = host_->run(name, &stopping_);
       if (sync_) {

@@ -1,17 +1,16 @@
 #include "exportsync/agent/config.hpp"
 
-#include <sys/stat.h>
-
-#include <algorithm>
-#include <cstdio>
-#include <set>
-
 #include <Poco/AutoPtr.h>
 #include <Poco/Exception.h>
 #include <Poco/NumberParser.h>
 #include <Poco/String.h>
 #include <Poco/StringTokenizer.h>
 #include <Poco/Util/PropertyFileConfiguration.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <set>
 
 #include "exportsync/agent/plugin_runtime.hpp"
 
@@ -21,13 +20,31 @@ namespace {
 using Poco::Util::AbstractConfiguration;
 
 // Keys the agent knows in its own sections; anything else there is a typo.
-const std::set<std::string> kKnownKeys = {
-    "agent.region", "agent.state_dir", "plugins.dir",  "plugins.enabled", "plugins.max_failures",
-    "plugins.timeout_s", "plugins.memory_limit_mb", "plugins.cpu_limit_s", "log.target",
-    "log.file", "log.level", "sync.hub_url", "sync.ca_file", "sync.enrol_code",
-    "sync.zstd_level", "sync.batch_rows", "sync.min_batch_rows", "sync.max_batch_rows",
-    "sync.timeout_s", "sync.backoff_max_s", "sync.heartbeat_s", "sync.stall_after_s",
-    "sync.backlog_warn_mb", "sync.backlog_max_mb", "status.listen"};
+const std::set<std::string> kKnownKeys = {"agent.region",
+                                          "agent.state_dir",
+                                          "plugins.dir",
+                                          "plugins.enabled",
+                                          "plugins.max_failures",
+                                          "plugins.timeout_s",
+                                          "plugins.memory_limit_mb",
+                                          "plugins.cpu_limit_s",
+                                          "log.target",
+                                          "log.file",
+                                          "log.level",
+                                          "sync.hub_url",
+                                          "sync.ca_file",
+                                          "sync.enrol_code",
+                                          "sync.zstd_level",
+                                          "sync.batch_rows",
+                                          "sync.min_batch_rows",
+                                          "sync.max_batch_rows",
+                                          "sync.timeout_s",
+                                          "sync.backoff_max_s",
+                                          "sync.heartbeat_s",
+                                          "sync.stall_after_s",
+                                          "sync.backlog_warn_mb",
+                                          "sync.backlog_max_mb",
+                                          "status.listen"};
 const std::set<std::string> kOwnSections = {"agent", "plugins", "log", "sync", "status"};
 const std::set<std::string> kLevels = {"fatal",  "critical",    "error", "warning",
                                        "notice", "information", "debug", "trace"};
@@ -123,7 +140,8 @@ Result<AgentConfig> loadAgentConfig(const std::string& path) {
   try {
     cfg = new Poco::Util::PropertyFileConfiguration(path);
   } catch (const Poco::FileNotFoundException&) {
-    return Status::config("config: file '" + path + "' does not exist; pass --config with the "
+    return Status::config("config: file '" + path +
+                          "' does not exist; pass --config with the "
                           "path of agent.properties");
   } catch (const Poco::Exception& e) {
     return Status::config("config: cannot read '" + path + "': " + e.displayText());
@@ -138,8 +156,9 @@ Result<AgentConfig> loadAgentConfig(const std::string& path) {
     const auto dot = key.find('.');
     const std::string section = key.substr(0, dot);
     if (kOwnSections.count(section) != 0 && kKnownKeys.count(key) == 0) {
-      return r.error(key, "is not a known setting; check the spelling against "
-                          "config/agent.properties");
+      return r.error(key,
+                     "is not a known setting; check the spelling against "
+                     "config/agent.properties");
     }
   }
 
@@ -152,14 +171,16 @@ Result<AgentConfig> loadAgentConfig(const std::string& path) {
   }
   c.region = *region;
 
-  auto state = r.required("agent.state_dir", "set it to a writable folder, e.g. "
-                                             "/var/lib/exportsync");
+  auto state = r.required("agent.state_dir",
+                          "set it to a writable folder, e.g. "
+                          "/var/lib/exportsync");
   if (!state) {
     return state.status();
   }
   if (!isDirectory(*state)) {
-    return r.error("agent.state_dir", "'" + *state + "' is not an existing folder; create it "
-                                      "(owned by the agent's user) or fix the path");
+    return r.error("agent.state_dir", "'" + *state +
+                                          "' is not an existing folder; create it "
+                                          "(owned by the agent's user) or fix the path");
   }
   c.state_dir = *state;
 
@@ -172,9 +193,9 @@ Result<AgentConfig> loadAgentConfig(const std::string& path) {
   }
   c.plugin_dir = *dir;
 
-  Poco::StringTokenizer names(r.optional("plugins.enabled", ""), ",",
-                              Poco::StringTokenizer::TOK_TRIM |
-                                  Poco::StringTokenizer::TOK_IGNORE_EMPTY);
+  Poco::StringTokenizer names(
+      r.optional("plugins.enabled", ""), ",",
+      Poco::StringTokenizer::TOK_TRIM | Poco::StringTokenizer::TOK_IGNORE_EMPTY);
   for (const auto& n : names) {
     if (!isValidPluginName(n)) {
       return r.error("plugins.enabled", "'" + n + "' is not a plugin name ([a-z][a-z0-9-]*)");
@@ -229,16 +250,19 @@ Result<AgentConfig> loadAgentConfig(const std::string& path) {
     const bool https = sy.hub_url.rfind("https://", 0) == 0;
     const bool http = sy.hub_url.rfind("http://", 0) == 0;
     if (!https && !http) {
-      return r.error("sync.hub_url", "'" + sy.hub_url + "' is not an http(s) URL; set it to "
-                                     "https://host[:port]");
+      return r.error("sync.hub_url", "'" + sy.hub_url +
+                                         "' is not an http(s) URL; set it to "
+                                         "https://host[:port]");
     }
     if (http) {
       const std::string rest = sy.hub_url.substr(7);
       const std::string host = rest.substr(0, rest.find_first_of(":/"));
       if (host != "127.0.0.1" && host != "localhost" && host != "[::1]" &&
           host.rfind("127.", 0) != 0) {
-        return r.error("sync.hub_url", "plain http:// is allowed only to a loopback address; "
-                                       "use https://" + rest);
+        return r.error("sync.hub_url",
+                       "plain http:// is allowed only to a loopback address; "
+                       "use https://" +
+                           rest);
       }
     }
   }
@@ -254,8 +278,8 @@ Result<AgentConfig> loadAgentConfig(const std::string& path) {
   auto stall = r.integer("sync.stall_after_s", 300, 1, 30 * 86400);
   auto warn_mb = r.integer("sync.backlog_warn_mb", 400, 1, 1 << 20);
   auto max_mb = r.integer("sync.backlog_max_mb", 500, 1, 1 << 20);
-  for (const auto* v : {&level, &batch, &min_batch, &max_batch, &sync_timeout, &backoff,
-                        &heartbeat, &stall, &warn_mb, &max_mb}) {
+  for (const auto* v : {&level, &batch, &min_batch, &max_batch, &sync_timeout, &backoff, &heartbeat,
+                        &stall, &warn_mb, &max_mb}) {
     if (!*v) {
       return v->status();
     }
@@ -264,8 +288,9 @@ Result<AgentConfig> loadAgentConfig(const std::string& path) {
     return r.error("sync.min_batch_rows", "is larger than sync.max_batch_rows");
   }
   if (*warn_mb > *max_mb) {
-    return r.error("sync.backlog_warn_mb", "is larger than sync.backlog_max_mb; the warning "
-                                           "must come before the limit");
+    return r.error("sync.backlog_warn_mb",
+                   "is larger than sync.backlog_max_mb; the warning "
+                   "must come before the limit");
   }
   sy.zstd_level = static_cast<int>(*level);
   sy.batch_rows = std::min(std::max(*batch, *min_batch), *max_batch);
@@ -282,8 +307,9 @@ Result<AgentConfig> loadAgentConfig(const std::string& path) {
     const auto colon = c.status_listen.rfind(':');
     const std::string host = colon == std::string::npos ? "" : c.status_listen.substr(0, colon);
     if (host != "127.0.0.1" && host != "localhost" && host != "[::1]" && host != "::1") {
-      return r.error("status.listen", "'" + c.status_listen + "' must be a loopback "
-                                      "host:port such as 127.0.0.1:7711 (or off)");
+      return r.error("status.listen", "'" + c.status_listen +
+                                          "' must be a loopback "
+                                          "host:port such as 127.0.0.1:7711 (or off)");
     }
   }
 
@@ -297,8 +323,9 @@ Result<AgentConfig> loadAgentConfig(const std::string& path) {
   }
   c.log_level = r.optional("log.level", "information");
   if (kLevels.count(c.log_level) == 0) {
-    return r.error("log.level", "'" + c.log_level + "' is not a level; write one of error, "
-                                "warning, notice, information, debug");
+    return r.error("log.level", "'" + c.log_level +
+                                    "' is not a level; write one of error, "
+                                    "warning, notice, information, debug");
   }
   return c;
 }

@@ -1,12 +1,12 @@
 #include "exportsync/agent/ctl.hpp"
 
-#include <ctime>
-#include <fstream>
-
 #include <Poco/Exception.h>
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
+
+#include <ctime>
+#include <fstream>
 
 #include "exportsync/agent/config.hpp"
 #include "exportsync/agent/store.hpp"
@@ -59,13 +59,11 @@ int plugins(const AgentConfig& cfg, Store& store, std::ostream& out, std::ostrea
       continue;
     }
     const auto& p = **h;
-    out << "last run " << age(p.last_run_at) << " " << p.last_result << " ("
-        << p.last_upserted << " upserted, " << p.last_removed << " removed, " << p.last_rejected
-        << " rejected)";
+    out << "last run " << age(p.last_run_at) << " " << p.last_result << " (" << p.last_upserted
+        << " upserted, " << p.last_removed << " removed, " << p.last_rejected << " rejected)";
     if (p.quarantined) {
       out << "; QUARANTINED after " << p.consecutive_failures
-          << " consecutive failures; fix the cause, then: exportsyncctl clear-quarantine "
-          << name;
+          << " consecutive failures; fix the cause, then: exportsyncctl clear-quarantine " << name;
     } else if (p.consecutive_failures > 0) {
       out << "; " << p.consecutive_failures << " consecutive failures";
     }
@@ -110,9 +108,9 @@ Result<std::string> askAgent(const AgentConfig& cfg, const std::string& method,
   HubClient client("http://" + listen, "", std::chrono::seconds(5));
   auto reply = method == "GET" ? client.get(path, "") : client.post(path, "", "text/plain", "");
   if (!reply) {
-    return Status::io("the agent is not answering on " + cfg.status_listen +
-                      " (is it running? systemctl status exportsync-agent): " +
-                      reply.status().message());
+    return Status::io(
+        "the agent is not answering on " + cfg.status_listen +
+        " (is it running? systemctl status exportsync-agent): " + reply.status().message());
   }
   if (reply->status != 200) {
     return Status::io("the agent answered HTTP " + std::to_string(reply->status));
@@ -263,8 +261,7 @@ int runCtl(const std::vector<std::string>& args, std::ostream& out, std::ostream
       }
     }
     if (hub.empty() || code.empty()) {
-      err << "exportsyncctl: enroll needs --hub URL (or sync.hub_url) and --code CODE\n"
-          << kUsage;
+      err << "exportsyncctl: enroll needs --hub URL (or sync.hub_url) and --code CODE\n" << kUsage;
       return kExitUsage;
     }
     auto creds = enrol(hub, code, cfg->sync.ca_file, cfg->region, cfg->state_dir);

@@ -1,13 +1,12 @@
 #include "exportsync/agent/plugin_host.hpp"
 
+#include <Poco/Logger.h>
 #include <sys/stat.h>
 
 #include <algorithm>
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
-
-#include <Poco/Logger.h>
 
 namespace exportsync::agent {
 namespace {
@@ -51,8 +50,7 @@ void PluginHost::scan() {
     }
   }
   if (ec) {
-    logger_.error("plugins: cannot list plugins.dir '" + config_.plugin_dir + "': " +
-                  ec.message());
+    logger_.error("plugins: cannot list plugins.dir '" + config_.plugin_dir + "': " + ec.message());
   }
   std::sort(files.begin(), files.end());
 
@@ -89,8 +87,7 @@ void PluginHost::scan() {
     auto out = launcher_.run(req, std::chrono::seconds(30), log);
     if (!out.status) {
       const auto& m = out.status.message();
-      rec.refusal = m.rfind("plugin file", 0) == 0 ? m
-                                                   : "plugin file '" + file + "' refused: " + m;
+      rec.refusal = m.rfind("plugin file", 0) == 0 ? m : "plugin file '" + file + "' refused: " + m;
       // Known when the file is a plugin that failed later (e.g. in declare()): an enabled
       // plugin is then reported with this reason, not as missing.
       rec.name = out.description.name;
@@ -146,8 +143,8 @@ void PluginHost::scan() {
       const auto unnamed = std::count_if(records.begin(), records.end(), refused_unnamed);
       if (unnamed > 0) {
         const auto first = std::find_if(records.begin(), records.end(), refused_unnamed);
-        rec.refusal += " (" + std::to_string(unnamed) + " file(s) there were refused; first: " +
-                       first->refusal + ")";
+        rec.refusal += " (" + std::to_string(unnamed) +
+                       " file(s) there were refused; first: " + first->refusal + ")";
       }
       records.push_back(std::move(rec));
     }
@@ -217,11 +214,11 @@ RunOutcome PluginHost::run(const std::string& name, const std::atomic<bool>* sto
   }
   if (health.quarantined) {
     out.skipped = true;
-    out.status = Status::cancelled(
-        "plugin '" + name + "' is quarantined after " +
-        std::to_string(health.consecutive_failures) + " consecutive failures (last: " +
-        health.last_error + "); fix the cause, then run 'exportsyncctl clear-quarantine " + name +
-        "' or change its configuration");
+    out.status = Status::cancelled("plugin '" + name + "' is quarantined after " +
+                                   std::to_string(health.consecutive_failures) +
+                                   " consecutive failures (last: " + health.last_error +
+                                   "); fix the cause, then run 'exportsyncctl clear-quarantine " +
+                                   name + "' or change its configuration");
     return out;
   }
 
@@ -276,7 +273,8 @@ RunOutcome PluginHost::run(const std::string& name, const std::atomic<bool>* sto
       logger_.error("plugin '" + name + "' quarantined after " +
                     std::to_string(health.consecutive_failures) +
                     " consecutive failures; it will not run until its configuration changes or "
-                    "'exportsyncctl clear-quarantine " + name + "' is run");
+                    "'exportsyncctl clear-quarantine " +
+                    name + "' is run");
     }
   }
   if (auto st = store_.putHealth(health); !st) {

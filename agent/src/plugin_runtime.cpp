@@ -1,12 +1,11 @@
 #include "exportsync/agent/plugin_runtime.hpp"
 
+#include <boost/dll/shared_library.hpp>
+#include <boost/system/system_error.hpp>
 #include <cstddef>
 #include <cstdio>
 #include <fstream>
 #include <utility>
-
-#include <boost/dll/shared_library.hpp>
-#include <boost/system/system_error.hpp>
 
 namespace exportsync::agent {
 
@@ -57,8 +56,9 @@ constexpr size_t kMinDescriptorSize = offsetof(es_plugin_v1, destroy) + sizeof(v
 Result<LoadedPlugin> loadPluginFile(const std::string& path) {
   const std::string where = "plugin file '" + path + "' refused: ";
   if (!looksLikeElf(path)) {
-    return Status::invalid(where + "not a shared library (no ELF header); remove it from the "
-                                   "plugin folder");
+    return Status::invalid(where +
+                           "not a shared library (no ELF header); remove it from the "
+                           "plugin folder");
   }
   auto lib = std::make_unique<LoadedPlugin::Library>();
   try {
@@ -87,9 +87,9 @@ Result<LoadedPlugin> loadPluginFile(const std::string& path) {
   if (d->abi_major != ES_ABI_MAJOR) {
     return Status::invalid(where + "built for ABI " + std::to_string(d->abi_major) + "." +
                            std::to_string(d->abi_minor) + ", this agent supports ABI " +
-                           std::to_string(ES_ABI_MAJOR) + ".0 to " +
-                           std::to_string(ES_ABI_MAJOR) + "." + std::to_string(ES_ABI_MINOR) +
-                           "; rebuild it against SDK " + std::to_string(ES_ABI_MAJOR) + ".x");
+                           std::to_string(ES_ABI_MAJOR) + ".0 to " + std::to_string(ES_ABI_MAJOR) +
+                           "." + std::to_string(ES_ABI_MINOR) + "; rebuild it against SDK " +
+                           std::to_string(ES_ABI_MAJOR) + ".x");
   }
   if (d->struct_size < kMinDescriptorSize) {
     return Status::invalid(where + "descriptor is " + std::to_string(d->struct_size) +
@@ -120,8 +120,8 @@ struct HostCtx {
   const PluginSettings* settings = nullptr;
   const RuntimeHooks* hooks = nullptr;
   Phase phase = Phase::Create;
-  std::string error;       // set by the plugin (set_error) or by a failed callback
-  std::string scratch;     // out-parameter storage for config_get / state_get / region
+  std::string error;    // set by the plugin (set_error) or by a failed callback
+  std::string scratch;  // out-parameter storage for config_get / state_get / region
   std::string scratch_key;
   std::vector<DatasetSpec> declared;
   // Collect only.
@@ -219,8 +219,9 @@ const es_host_api kHostApi = [] {
       Column out;
       out.name = col.name == nullptr ? "" : col.name;
       if (col.type < ES_TYPE_TEXT || col.type > ES_TYPE_MONEY) {
-        return failCall(c, ES_ERR_SCHEMA, "dataset '" + spec.name + "': column '" + out.name +
-                                              "' has unknown type " + std::to_string(col.type));
+        return failCall(c, ES_ERR_SCHEMA,
+                        "dataset '" + spec.name + "': column '" + out.name + "' has unknown type " +
+                            std::to_string(col.type));
       }
       out.type = static_cast<ColumnType>(col.type);
       out.key = (col.flags & ES_COLUMN_KEY) != 0;
@@ -247,8 +248,8 @@ const es_host_api kHostApi = [] {
     }
     const DatasetSpec* spec = findDeclared(c, dataset, dataset_len);
     if (spec == nullptr) {
-      return failCall(c, ES_ERR_INVALID, "dataset '" + std::string(dataset, dataset_len) +
-                                             "' was not declared");
+      return failCall(c, ES_ERR_INVALID,
+                      "dataset '" + std::string(dataset, dataset_len) + "' was not declared");
     }
     auto w = c.store->writer(c.plugin->name(), *spec);
     if (!w) {
@@ -261,16 +262,16 @@ const es_host_api kHostApi = [] {
     ++c.stats->upserted;
     return ES_OK;
   };
-  api.sink_remove = [](es_host_ptr p, const char* dataset, size_t dataset_len,
-                       const es_value* key, size_t count) -> es_status {
+  api.sink_remove = [](es_host_ptr p, const char* dataset, size_t dataset_len, const es_value* key,
+                       size_t count) -> es_status {
     auto& c = ctxOf(p);
     if (c.phase != Phase::Collect) {
       return notNow(c, "sink_remove", "collect");
     }
     const DatasetSpec* spec = findDeclared(c, dataset, dataset_len);
     if (spec == nullptr) {
-      return failCall(c, ES_ERR_INVALID, "dataset '" + std::string(dataset, dataset_len) +
-                                             "' was not declared");
+      return failCall(c, ES_ERR_INVALID,
+                      "dataset '" + std::string(dataset, dataset_len) + "' was not declared");
     }
     auto w = c.store->writer(c.plugin->name(), *spec);
     if (!w) {
@@ -379,10 +380,9 @@ class InstanceGuard {
 
 Status callFailed(const HostCtx& c, es_status code, const char* step) {
   const std::string msg = c.error.empty() ? "(no reason given)" : c.error;
-  return Status(static_cast<Code>(code >= ES_ERR_INVALID && code <= ES_ERR_INTERNAL
-                                      ? code
-                                      : ES_ERR_INTERNAL),
-                std::string(step) + " failed: " + msg);
+  return Status(
+      static_cast<Code>(code >= ES_ERR_INVALID && code <= ES_ERR_INTERNAL ? code : ES_ERR_INTERNAL),
+      std::string(step) + " failed: " + msg);
 }
 
 Status declareAll(const es_plugin_v1& d, es_plugin_ptr self, HostCtx& c) {
@@ -468,8 +468,8 @@ Status collectPlugin(const LoadedPlugin& plugin, Store& store, const PluginSetti
     if (std::rename(from.c_str(), to.c_str()) == 0) {
       ++stats.renamed;
     } else if (hooks.log) {
-      hooks.log(ES_LOG_WARNING, "after commit: cannot rename '" + from + "' to '" + to +
-                                    "'; move it by hand");
+      hooks.log(ES_LOG_WARNING,
+                "after commit: cannot rename '" + from + "' to '" + to + "'; move it by hand");
     }
   }
   return Status::ok();

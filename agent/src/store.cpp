@@ -120,8 +120,10 @@ std::string triggersSql(const StoredDataset& d) {
   const auto key = keyColumns(d.spec);
   const std::string t = sql::quoteIdent(d.table);
   const std::string id = std::to_string(d.id);
-  const std::string ins = "INSERT INTO _changes(txn, dataset_id, op, key, row) VALUES("
-                          "(SELECT txn FROM _txn), " + id + ", ";
+  const std::string ins =
+      "INSERT INTO _changes(txn, dataset_id, op, key, row) VALUES("
+      "(SELECT txn FROM _txn), " +
+      id + ", ";
   std::string same_key;
   for (size_t i = 0; i < key.size(); ++i) {
     const auto q = sql::quoteIdent(key[i]->name);
@@ -133,13 +135,15 @@ std::string triggersSql(const StoredDataset& d) {
     changed += (i != 0 ? " OR " : "") + ("NEW." + q + " IS NOT OLD." + q);
   }
   const std::string name = d.table;
-  auto trig = [&](const std::string& suffix) { return sql::quoteIdent("_capture_" + name + suffix); };
+  auto trig = [&](const std::string& suffix) {
+    return sql::quoteIdent("_capture_" + name + suffix);
+  };
   std::string s;
   s += "CREATE TRIGGER " + trig("_i") + " AFTER INSERT ON " + t + " BEGIN " + ins + "'I', " +
        jsonArray(key, "NEW") + ", " + jsonArray(all, "NEW") + "); END;\n";
-  s += "CREATE TRIGGER " + trig("_u") + " AFTER UPDATE ON " + t + " WHEN (" + same_key +
-       ") AND (" + changed + ") BEGIN " + ins + "'U', " + jsonArray(key, "NEW") + ", " +
-       jsonArray(all, "NEW") + "); END;\n";
+  s += "CREATE TRIGGER " + trig("_u") + " AFTER UPDATE ON " + t + " WHEN (" + same_key + ") AND (" +
+       changed + ") BEGIN " + ins + "'U', " + jsonArray(key, "NEW") + ", " + jsonArray(all, "NEW") +
+       "); END;\n";
   // An update that changes the key is a delete of the old key and an insert of the new one.
   s += "CREATE TRIGGER " + trig("_k") + " AFTER UPDATE ON " + t + " WHEN NOT (" + same_key +
        ") BEGIN " + ins + "'D', " + jsonArray(key, "OLD") + ", NULL); " + ins + "'I', " +
@@ -203,8 +207,8 @@ class WriterImpl final : public Store::Writer {
         differs += (differs.empty() ? "" : " OR ") + t + "." + q + " IS NOT excluded." + q;
       }
     }
-    std::string upsert = "INSERT INTO " + t + "(" + cols + ") VALUES(" + params +
-                         ") ON CONFLICT(" + conflict + ") DO ";
+    std::string upsert = "INSERT INTO " + t + "(" + cols + ") VALUES(" + params + ") ON CONFLICT(" +
+                         conflict + ") DO ";
     // Only a real change is written, so re-reading the same data adds nothing to the log.
     upsert += sets.empty() ? "NOTHING" : "UPDATE SET " + sets + " WHERE " + differs;
     auto u = db_.prepare(upsert);
@@ -247,8 +251,7 @@ class WriterImpl final : public Store::Writer {
                              std::to_string(key_positions_.size()));
     }
     for (size_t k = 0; k < count; ++k) {
-      if (auto reason = checkValue(declared_.columns[key_positions_[k]], key[k]);
-          !reason.empty()) {
+      if (auto reason = checkValue(declared_.columns[key_positions_[k]], key[k]); !reason.empty()) {
         return Status::invalid(where() + reason);
       }
       bind(remove_, static_cast<int>(k + 1), key[k]);
@@ -278,8 +281,7 @@ class WriterImpl final : public Store::Writer {
         break;
       case ES_TYPE_TIMESTAMP: {
         const auto iso = Timestamp::fromMicros(v.i64).toIso();
-        sqlite3_bind_text(s.get(), i, iso.data(), static_cast<int>(iso.size()),
-                          SQLITE_TRANSIENT);
+        sqlite3_bind_text(s.get(), i, iso.data(), static_cast<int>(iso.size()), SQLITE_TRANSIENT);
         break;
       }
       default: sqlite3_bind_null(s.get(), i); break;
@@ -396,7 +398,8 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& path, bool migrate
   if (version < kSchemaVersion) {
     if (!migrate) {
       return Status::io("store '" + path + "' is at schema version " + std::to_string(version) +
-                        ", expected " + std::to_string(kSchemaVersion) + "; start the agent to "
+                        ", expected " + std::to_string(kSchemaVersion) +
+                        "; start the agent to "
                         "migrate it");
     }
     if (auto st = d.exec("BEGIN IMMEDIATE"); !st) {
@@ -409,8 +412,9 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& path, bool migrate
       }
     }
     if (version == 0) {
-      auto ins = d.prepare("INSERT INTO _meta(key, value) VALUES('incarnation', ?), "
-                           "('created_at', strftime('%Y-%m-%dT%H:%M:%SZ','now'))");
+      auto ins = d.prepare(
+          "INSERT INTO _meta(key, value) VALUES('incarnation', ?), "
+          "('created_at', strftime('%Y-%m-%dT%H:%M:%SZ','now'))");
       if (!ins) {
         (void)d.exec("ROLLBACK");
         return ins.status();
@@ -491,8 +495,7 @@ Status Store::applySchema(const std::string& plugin, const DatasetSpec& declared
       return Status::ok();  // unchanged
     }
     for (const auto& c : added) {
-      sql += "ALTER TABLE " + sql::quoteIdent(target.table) + " ADD COLUMN " + columnDef(c) +
-             ";\n";
+      sql += "ALTER TABLE " + sql::quoteIdent(target.table) + " ADD COLUMN " + columnDef(c) + ";\n";
       target.spec.columns.push_back(c);
     }
     target.spec.version = declared.version;
@@ -507,8 +510,9 @@ Status Store::applySchema(const std::string& plugin, const DatasetSpec& declared
     return st.withContext(where);
   };
   if (target.id == 0) {
-    auto ins = db.prepare("INSERT INTO _datasets(plugin, name, version, table_name) "
-                          "VALUES(?, ?, ?, ?)");
+    auto ins = db.prepare(
+        "INSERT INTO _datasets(plugin, name, version, table_name) "
+        "VALUES(?, ?, ?, ?)");
     if (!ins) {
       return fail(ins.status());
     }
@@ -541,8 +545,9 @@ Status Store::applySchema(const std::string& plugin, const DatasetSpec& declared
       !st) {
     return fail(st);
   }
-  auto col = db.prepare("INSERT INTO _columns(dataset_id, position, name, type, key_position, "
-                        "nullable) VALUES(?, ?, ?, ?, ?, ?)");
+  auto col = db.prepare(
+      "INSERT INTO _columns(dataset_id, position, name, type, key_position, "
+      "nullable) VALUES(?, ?, ?, ?, ?, ?)");
   if (!col) {
     return fail(col.status());
   }
@@ -709,8 +714,9 @@ Result<std::vector<Change>> Store::changesAfter(int64_t after, size_t limit) {
 }
 
 Result<int64_t> Store::lastSeq() {
-  auto s = impl_->db.prepare("SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = "
-                             "'_changes'), 0)");
+  auto s = impl_->db.prepare(
+      "SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = "
+      "'_changes'), 0)");
   if (!s || s->step() != SQLITE_ROW) {
     return impl_->db.error("reading the last change sequence");
   }
@@ -816,8 +822,9 @@ Result<std::string> Store::meta(const std::string& key) {
 }
 
 Status Store::setMeta(const std::string& key, const std::string& value) {
-  auto s = impl_->db.prepare("INSERT INTO _meta(key, value) VALUES(?, ?) "
-                             "ON CONFLICT(key) DO UPDATE SET value = excluded.value");
+  auto s = impl_->db.prepare(
+      "INSERT INTO _meta(key, value) VALUES(?, ?) "
+      "ON CONFLICT(key) DO UPDATE SET value = excluded.value");
   if (!s) {
     return s.status();
   }

@@ -1,21 +1,5 @@
 #include "exportsync/agent/sync_client.hpp"
 
-#include <fcntl.h>
-#include <poll.h>
-#include <sys/inotify.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cmath>
-#include <cstring>
-#include <condition_variable>
-#include <cstdio>
-#include <ctime>
-#include <fstream>
-#include <random>
-#include <sstream>
-
 #include <Poco/AutoPtr.h>
 #include <Poco/Exception.h>
 #include <Poco/JSON/Object.h>
@@ -35,6 +19,21 @@
 #include <Poco/StreamCopier.h>
 #include <Poco/URI.h>
 #include <Poco/Util/PropertyFileConfiguration.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cmath>
+#include <condition_variable>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <fstream>
+#include <random>
+#include <sstream>
 
 #include "exportsync/agent/batch_builder.hpp"
 #include "exportsync/agent/store.hpp"
@@ -89,7 +88,8 @@ Result<std::optional<Credentials>> loadCredentials(const std::string& state_dir)
     return std::optional<Credentials>();
   }
   if ((st.st_mode & 077) != 0) {
-    return Status::config("credentials file '" + path + "' is readable by other users; run "
+    return Status::config("credentials file '" + path +
+                          "' is readable by other users; run "
                           "chmod 600 on it");
   }
   try {
@@ -101,7 +101,8 @@ Result<std::optional<Credentials>> loadCredentials(const std::string& state_dir)
     c.region = cfg->getString("region", "");
     c.token = cfg->getString("token", "");
     if (c.agent_id.empty() || c.token.empty()) {
-      return Status::config("credentials file '" + path + "' is incomplete; enrol again with "
+      return Status::config("credentials file '" + path +
+                            "' is incomplete; enrol again with "
                             "exportsyncctl enroll");
     }
     return std::optional<Credentials>(std::move(c));
@@ -118,9 +119,11 @@ Status saveCredentials(const std::string& state_dir, const Credentials& c) {
     return Status::io("cannot write '" + tmp + "': " + std::strerror(errno) +
                       "; check that the state folder is writable by the agent's user");
   }
-  const std::string text = "# ExportSync agent credential. Secret: keep mode 0600.\n"
-                           "hub_url = " + c.hub_url + "\nagent_id = " + c.agent_id +
-                           "\nregion = " + c.region + "\ntoken = " + c.token + "\n";
+  const std::string text =
+      "# ExportSync agent credential. Secret: keep mode 0600.\n"
+      "hub_url = " +
+      c.hub_url + "\nagent_id = " + c.agent_id + "\nregion = " + c.region + "\ntoken = " + c.token +
+      "\n";
   const bool ok = ::fchmod(fd, 0600) == 0 &&
                   ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
                   ::fsync(fd) == 0;
@@ -146,11 +149,11 @@ struct HubClient::Impl {
     if (!session) {
       if (uri.getScheme() == "https") {
         initSslOnce();
-        Poco::Net::Context::Ptr ctx = new Poco::Net::Context(
-            Poco::Net::Context::TLS_CLIENT_USE, "", "", ca_file, Poco::Net::Context::VERIFY_STRICT,
-            9, ca_file.empty());
-        session = std::make_unique<Poco::Net::HTTPSClientSession>(uri.getHost(), uri.getPort(),
-                                                                   ctx);
+        Poco::Net::Context::Ptr ctx =
+            new Poco::Net::Context(Poco::Net::Context::TLS_CLIENT_USE, "", "", ca_file,
+                                   Poco::Net::Context::VERIFY_STRICT, 9, ca_file.empty());
+        session =
+            std::make_unique<Poco::Net::HTTPSClientSession>(uri.getHost(), uri.getPort(), ctx);
       } else {
         session = std::make_unique<Poco::Net::HTTPClientSession>(uri.getHost(), uri.getPort());
       }
@@ -249,8 +252,8 @@ Result<Credentials> enrol(const std::string& hub_url, const std::string& code,
     return reply.status();
   }
   if (reply->status != 200) {
-    return Status::invalid("enrolment refused by the hub (HTTP " +
-                           std::to_string(reply->status) + "): " + replyMessage(*reply));
+    return Status::invalid("enrolment refused by the hub (HTTP " + std::to_string(reply->status) +
+                           "): " + replyMessage(*reply));
   }
   Credentials c;
   try {
@@ -263,9 +266,8 @@ Result<Credentials> enrol(const std::string& hub_url, const std::string& code,
     return Status::io("enrolment: the hub's answer is not understood: " + e.displayText());
   }
   if (!region.empty() && c.region != region) {
-    return Status::config("the enrolment code is for region " + c.region +
-                          " but agent.region is " + region +
-                          "; ask for a code of the right region (nothing was saved)");
+    return Status::config("the enrolment code is for region " + c.region + " but agent.region is " +
+                          region + "; ask for a code of the right region (nothing was saved)");
   }
   if (auto st = saveCredentials(state_dir, c); !st) {
     return st;
@@ -346,8 +348,9 @@ struct SyncClient::Impl {
         *c = std::optional<Credentials>(*e);
       }
       if (!c->has_value()) {
-        setError("not enrolled: run exportsyncctl enroll --hub URL --code CODE, or set "
-                 "sync.enrol_code");
+        setError(
+            "not enrolled: run exportsyncctl enroll --hub URL --code CODE, or set "
+            "sync.enrol_code");
         setState("not-enrolled");
         return false;
       }
@@ -434,8 +437,8 @@ struct SyncClient::Impl {
       return false;
     }
     const auto started = std::chrono::steady_clock::now();
-    auto reply = client->post("/api/v1/sync", *wire, "application/x-exportsync-batch",
-                              creds->token);
+    auto reply =
+        client->post("/api/v1/sync", *wire, "application/x-exportsync-batch", creds->token);
     if (!reply) {
       // Timeouts and drops: smaller batches next time.
       batch_rows = std::max<int64_t>(config.sync.min_batch_rows, batch_rows / 4);
@@ -551,7 +554,9 @@ struct SyncClient::Impl {
         }
       }
       // Debounce: let a burst of commits land in one round.
-      struct timespec ts {0, 10'000'000};
+      struct timespec ts {
+        0, 10'000'000
+      };
       nanosleep(&ts, nullptr);
       while (inotify_fd >= 0 && ::read(inotify_fd, buf, sizeof buf) > 0) {
       }

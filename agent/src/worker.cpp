@@ -1,5 +1,9 @@
 #include "exportsync/agent/worker.hpp"
 
+#include <Poco/Dynamic/Var.h>
+#include <Poco/JSON/Array.h>
+#include <Poco/JSON/Object.h>
+#include <Poco/JSON/Parser.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -13,11 +17,6 @@
 #include <cstring>
 #include <sstream>
 #include <vector>
-
-#include <Poco/Dynamic/Var.h>
-#include <Poco/JSON/Array.h>
-#include <Poco/JSON/Object.h>
-#include <Poco/JSON/Parser.h>
 
 namespace exportsync::agent {
 namespace {
@@ -188,8 +187,9 @@ int runPluginWorker(int in_fd, int out_fd) {
   try {
     req = decodeRequest(text);
   } catch (const Poco::Exception& e) {
-    (void)writeAll(out_fd, toJson(*statusJson(Status::internal("bad worker request: " +
-                                                               e.displayText()))) + "\n");
+    (void)writeAll(
+        out_fd,
+        toJson(*statusJson(Status::internal("bad worker request: " + e.displayText()))) + "\n");
     return 2;
   }
   applyLimits(req);
@@ -250,8 +250,8 @@ int runPluginWorker(int in_fd, int out_fd) {
   }
 
   if (loaded->name() != req.expect_name) {
-    send(*statusJson(Status::invalid("file '" + req.file + "' now holds plugin '" +
-                                     loaded->name() + "', not '" + req.expect_name +
+    send(*statusJson(Status::invalid("file '" + req.file + "' now holds plugin '" + loaded->name() +
+                                     "', not '" + req.expect_name +
                                      "'; restart the agent to rescan the plugin folder")));
     return 1;
   }
@@ -372,7 +372,8 @@ WorkerOutcome WorkerLauncher::run(const WorkerRequest& request, std::chrono::mil
       out.stats.renamed = o->optValue<int64_t>("renamed", 0);
       if (auto rej = o->getArray("rejections")) {
         for (size_t i = 0; i < rej->size(); ++i) {
-          out.stats.first_rejections.push_back(rej->getElement<std::string>(static_cast<unsigned>(i)));
+          out.stats.first_rejections.push_back(
+              rej->getElement<std::string>(static_cast<unsigned>(i)));
         }
       }
     }
@@ -400,7 +401,9 @@ WorkerOutcome WorkerLauncher::run(const WorkerRequest& request, std::chrono::mil
     if (eof) {
       if (!reaped) {
         // Pipe closed but the child lives on: wait for it without spinning.
-        struct timespec ts {0, 20'000'000};
+        struct timespec ts {
+          0, 20'000'000
+        };
         nanosleep(&ts, nullptr);
       }
       continue;

@@ -1,12 +1,11 @@
 // exportsync-hub: the ServerApplication shell around exportsync::central::Hub.
-#include <signal.h>
-
-#include <iostream>
-
 #include <Poco/Util/HelpFormatter.h>
 #include <Poco/Util/Option.h>
 #include <Poco/Util/OptionSet.h>
 #include <Poco/Util/ServerApplication.h>
+#include <signal.h>
+
+#include <iostream>
 
 #include "exportsync/central/hub.hpp"
 #include "exportsync/logging.hpp"
@@ -26,13 +25,15 @@ class HubApp : public Poco::Util::ServerApplication {
   void defineOptions(OptionSet& options) override {
     ServerApplication::defineOptions(options);
     options.addOption(Option("config", "c", "hub configuration file (hub.properties)")
-                          .argument("FILE").binding("es.config"));
+                          .argument("FILE")
+                          .binding("es.config"));
     options.addOption(Option("create-admin-token", "", "create an admin API token, print it")
-                          .argument("LABEL", false).binding("es.create_token"));
-    options.addOption(Option("version", "", "print the version and exit")
-                          .noArgument().binding("es.version"));
-    options.addOption(Option("help", "h", "print this help and exit")
-                          .noArgument().binding("es.help"));
+                          .argument("LABEL", false)
+                          .binding("es.create_token"));
+    options.addOption(
+        Option("version", "", "print the version and exit").noArgument().binding("es.version"));
+    options.addOption(
+        Option("help", "h", "print this help and exit").noArgument().binding("es.help"));
   }
 
   int main(const ArgVec& /*args*/) override {
@@ -59,8 +60,7 @@ class HubApp : public Poco::Util::ServerApplication {
       std::cerr << "exportsync-hub: " << cfg.status().message() << "\n";
       return kExitConfig;
     }
-    exportsync::configureLogging(cfg->log_target, cfg->log_file, cfg->log_level,
-                                 "exportsync-hub");
+    exportsync::configureLogging(cfg->log_target, cfg->log_file, cfg->log_level, "exportsync-hub");
     auto& log = Poco::Logger::get("exportsync.hub");
     auto hub = central::Hub::create(*cfg);
     if (!hub) {

@@ -1,26 +1,11 @@
 #include "exportsync/central/hub.hpp"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <chrono>
-#include <condition_variable>
-#include <ctime>
-#include <deque>
-#include <fstream>
-#include <map>
-#include <mutex>
-#include <set>
-#include <sstream>
-#include <thread>
-
 #include <Poco/AutoPtr.h>
 #include <Poco/Exception.h>
 #include <Poco/JSON/Array.h>
-#include <Poco/Logger.h>
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
+#include <Poco/Logger.h>
 #include <Poco/Net/Context.h>
 #include <Poco/Net/HTTPRequestHandler.h>
 #include <Poco/Net/HTTPRequestHandlerFactory.h>
@@ -38,6 +23,20 @@
 #include <Poco/String.h>
 #include <Poco/URI.h>
 #include <Poco/Util/PropertyFileConfiguration.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <ctime>
+#include <deque>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <set>
+#include <sstream>
+#include <thread>
 
 #include "exportsync/protocol/batch.hpp"
 
@@ -278,8 +277,7 @@ class GuardedFactory : public Poco::Net::TCPServerConnectionFactory {
   GuardedFactory(Poco::Net::HTTPServerParams::Ptr params,
                  Poco::Net::HTTPRequestHandlerFactory::Ptr factory, Watchdog& watchdog)
       : params_(std::move(params)), factory_(std::move(factory)), watchdog_(watchdog) {}
-  Poco::Net::TCPServerConnection* createConnection(
-      const Poco::Net::StreamSocket& socket) override {
+  Poco::Net::TCPServerConnection* createConnection(const Poco::Net::StreamSocket& socket) override {
     return new GuardedConnection(socket, params_, factory_, watchdog_);
   }
 
@@ -306,12 +304,23 @@ Result<HubConfig> loadHubConfig(const std::string& path) {
   auto err = [&path](const std::string& key, const std::string& problem) {
     return Status::config("config: " + path + " key '" + key + "': " + problem);
   };
-  static const std::set<std::string> kKnown = {
-      "hub.listen", "hub.port_file", "hub.data_dir", "hub.tls.certificate",
-      "hub.tls.private_key", "hub.admin_token_sha256", "hub.max_body_mb",
-      "hub.request_timeout_s", "hub.idle_timeout_s", "hub.threads", "hub.enrol_code_ttl_s",
-      "hub.enrol_failures_per_window", "hub.enrol_window_s", "hub.stall_after_s", "log.target",
-      "log.file", "log.level"};
+  static const std::set<std::string> kKnown = {"hub.listen",
+                                               "hub.port_file",
+                                               "hub.data_dir",
+                                               "hub.tls.certificate",
+                                               "hub.tls.private_key",
+                                               "hub.admin_token_sha256",
+                                               "hub.max_body_mb",
+                                               "hub.request_timeout_s",
+                                               "hub.idle_timeout_s",
+                                               "hub.threads",
+                                               "hub.enrol_code_ttl_s",
+                                               "hub.enrol_failures_per_window",
+                                               "hub.enrol_window_s",
+                                               "hub.stall_after_s",
+                                               "log.target",
+                                               "log.file",
+                                               "log.level"};
   std::vector<std::string> keys;
   std::function<void(const std::string&)> walk = [&](const std::string& prefix) {
     Poco::Util::AbstractConfiguration::Keys sub;
@@ -333,8 +342,8 @@ Result<HubConfig> loadHubConfig(const std::string& path) {
   const std::string listen = Poco::trim(cfg->getString("hub.listen", "127.0.0.1:8443"));
   const auto colon = listen.rfind(':');
   unsigned port = 0;
-  if (colon == std::string::npos || !Poco::NumberParser::tryParseUnsigned(listen.substr(colon + 1), port) ||
-      port > 65535) {
+  if (colon == std::string::npos ||
+      !Poco::NumberParser::tryParseUnsigned(listen.substr(colon + 1), port) || port > 65535) {
     return err("hub.listen", "'" + listen + "' is not host:port (e.g. 0.0.0.0:8443)");
   }
   c.listen_host = listen.substr(0, colon);
@@ -343,8 +352,9 @@ Result<HubConfig> loadHubConfig(const std::string& path) {
   c.data_dir = Poco::trim(cfg->getString("hub.data_dir", ""));
   struct stat st {};
   if (c.data_dir.empty()) {
-    return err("hub.data_dir", "is missing; set it to a writable folder, e.g. "
-                               "/var/lib/exportsync-hub");
+    return err("hub.data_dir",
+               "is missing; set it to a writable folder, e.g. "
+               "/var/lib/exportsync-hub");
   }
   if (::stat(c.data_dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
     return err("hub.data_dir", "'" + c.data_dir + "' is not an existing folder; create it");
@@ -357,7 +367,8 @@ Result<HubConfig> loadHubConfig(const std::string& path) {
   }
   if (c.tls_certificate.empty() && !isLoopback(c.listen_host)) {
     return err("hub.listen", "plain HTTP is allowed only on a loopback address, not '" +
-                                 c.listen_host + "'; configure hub.tls.certificate and "
+                                 c.listen_host +
+                                 "'; configure hub.tls.certificate and "
                                  "hub.tls.private_key");
   }
   c.admin_token_sha256 = Poco::toLower(Poco::trim(cfg->getString("hub.admin_token_sha256", "")));
@@ -381,15 +392,15 @@ Result<HubConfig> loadHubConfig(const std::string& path) {
   };
   int64_t max_body_mb = 0;
   int64_t threads = 0;
-  for (auto st2 : {integer("hub.max_body_mb", 64, 1, 1024, max_body_mb),
-                   integer("hub.request_timeout_s", 120, 5, 3600, c.request_timeout_s),
-                   integer("hub.idle_timeout_s", 15, 1, 600, c.idle_timeout_s),
-                   integer("hub.threads", 16, 2, 256, threads),
-                   integer("hub.enrol_code_ttl_s", 7 * 86400, 60, 90 * 86400, c.enrol_code_ttl_s),
-                   integer("hub.enrol_failures_per_window", 5, 1, 1000,
-                           c.enrol_failures_per_window),
-                   integer("hub.enrol_window_s", 600, 1, 86400, c.enrol_window_s),
-                   integer("hub.stall_after_s", 300, 1, 30 * 86400, c.stall_after_s)}) {
+  for (auto st2 :
+       {integer("hub.max_body_mb", 64, 1, 1024, max_body_mb),
+        integer("hub.request_timeout_s", 120, 5, 3600, c.request_timeout_s),
+        integer("hub.idle_timeout_s", 15, 1, 600, c.idle_timeout_s),
+        integer("hub.threads", 16, 2, 256, threads),
+        integer("hub.enrol_code_ttl_s", 7 * 86400, 60, 90 * 86400, c.enrol_code_ttl_s),
+        integer("hub.enrol_failures_per_window", 5, 1, 1000, c.enrol_failures_per_window),
+        integer("hub.enrol_window_s", 600, 1, 86400, c.enrol_window_s),
+        integer("hub.stall_after_s", 300, 1, 30 * 86400, c.stall_after_s)}) {
     if (!st2) {
       return st2;
     }
@@ -430,8 +441,7 @@ struct Hub::Impl {
   }
 
   // Reads the body within the size limit and the request deadline.
-  bool readBody(HTTPServerRequest& req, HTTPServerResponse& res, int64_t limit,
-                std::string& body) {
+  bool readBody(HTTPServerRequest& req, HTTPServerResponse& res, int64_t limit, std::string& body) {
     const auto declared = req.getContentLength64();
     if (declared > limit) {
       res.setKeepAlive(false);
@@ -569,8 +579,8 @@ struct Hub::Impl {
     }
     const std::string agent_id = "ag-" + randomHex(8);
     const std::string token = "est1." + randomHex(32);
-    auto a = store->enrol(sha256Hex(normaliseCode(code)), now, agent_id, sha256Hex(token),
-                          hostname);
+    auto a =
+        store->enrol(sha256Hex(normaliseCode(code)), now, agent_id, sha256Hex(token), hostname);
     if (!a) {
       if (a.status().code() == Code::Invalid) {
         enrolFailed(ip, now);
@@ -581,8 +591,8 @@ struct Hub::Impl {
       }
       return;
     }
-    log->notice("agent '" + agent_id + "' enrolled for region " + a->region + " from " + ip +
-                " (" + hostname + ")");
+    log->notice("agent '" + agent_id + "' enrolled for region " + a->region + " from " + ip + " (" +
+                hostname + ")");
     Object o;
     o.set("agent_id", agent_id);
     o.set("region", a->region);
@@ -597,8 +607,9 @@ struct Hub::Impl {
     }
     std::string body;
     if (!readBody(req, res, config.max_body_bytes, body)) {
-      (void)store->recordError(agent->id, "batch refused: request body over the size limit or "
-                                         "truncated");
+      (void)store->recordError(agent->id,
+                               "batch refused: request body over the size limit or "
+                               "truncated");
       return;
     }
     protocol::Limits limits;
@@ -612,8 +623,8 @@ struct Hub::Impl {
     const auto& h = batch->header;
     if (h.agent_id != agent->id || h.region != agent->region) {
       const std::string msg = "batch claims agent '" + h.agent_id + "' region '" + h.region +
-                              "' but the credential belongs to agent '" + agent->id +
-                              "' region '" + agent->region + "'; nothing was applied";
+                              "' but the credential belongs to agent '" + agent->id + "' region '" +
+                              agent->region + "'; nothing was applied";
       log->warning(msg);
       (void)store->recordError(agent->id, msg);
       sendError(res, HTTPResponse::HTTP_FORBIDDEN, "wrong-partition", msg);
@@ -793,8 +804,9 @@ struct Hub::Impl {
     }
     std::ostringstream csv;
     if (auto st = store->writeCsv(plugin, dataset, region, csv); !st) {
-      sendError(res, st.code() == Code::Invalid ? HTTPResponse::HTTP_NOT_FOUND
-                                                : HTTPResponse::HTTP_INTERNAL_SERVER_ERROR,
+      sendError(res,
+                st.code() == Code::Invalid ? HTTPResponse::HTTP_NOT_FOUND
+                                           : HTTPResponse::HTTP_INTERNAL_SERVER_ERROR,
                 "unknown-dataset", st.message());
       return;
     }
@@ -912,9 +924,9 @@ Status Hub::start() {
     const Poco::Net::SocketAddress addr(c.listen_host, c.listen_port);
     std::unique_ptr<Poco::Net::ServerSocket> socket;
     if (!c.tls_certificate.empty()) {
-      Poco::Net::Context::Ptr ctx = new Poco::Net::Context(
-          Poco::Net::Context::TLS_SERVER_USE, c.tls_private_key, c.tls_certificate, "",
-          Poco::Net::Context::VERIFY_NONE);
+      Poco::Net::Context::Ptr ctx =
+          new Poco::Net::Context(Poco::Net::Context::TLS_SERVER_USE, c.tls_private_key,
+                                 c.tls_certificate, "", Poco::Net::Context::VERIFY_NONE);
       ctx->disableProtocols(Poco::Net::Context::PROTO_SSLV2 | Poco::Net::Context::PROTO_SSLV3 |
                             Poco::Net::Context::PROTO_TLSV1 | Poco::Net::Context::PROTO_TLSV1_1);
       socket = std::make_unique<Poco::Net::SecureServerSocket>(addr, 64, ctx);

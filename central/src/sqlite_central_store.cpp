@@ -194,8 +194,9 @@ class SqliteCentralStore final : public CentralStore {
 
   Status addAdminToken(const std::string& token_hash, const std::string& label) override {
     const std::lock_guard<std::mutex> lock(mutex_);
-    auto s = db_.prepare("INSERT INTO _admin_tokens(token_hash, label, created_at) "
-                         "VALUES(?, ?, strftime('%s','now'))");
+    auto s = db_.prepare(
+        "INSERT INTO _admin_tokens(token_hash, label, created_at) "
+        "VALUES(?, ?, strftime('%s','now'))");
     if (!s) {
       return s.status();
     }
@@ -217,8 +218,9 @@ class SqliteCentralStore final : public CentralStore {
   Status addEnrolmentCode(const std::string& code_hash, const std::string& region,
                           int64_t expires_at) override {
     const std::lock_guard<std::mutex> lock(mutex_);
-    auto s = db_.prepare("INSERT INTO _enrol_codes(code_hash, region, created_at, expires_at) "
-                         "VALUES(?, ?, strftime('%s','now'), ?)");
+    auto s = db_.prepare(
+        "INSERT INTO _enrol_codes(code_hash, region, created_at, expires_at) "
+        "VALUES(?, ?, strftime('%s','now'), ?)");
     if (!s) {
       return s.status();
     }
@@ -228,9 +230,8 @@ class SqliteCentralStore final : public CentralStore {
     return s->step() == SQLITE_DONE ? Status::ok() : db_.error("adding an enrolment code");
   }
 
-  Result<AgentRecord> enrol(const std::string& code_hash, int64_t now,
-                            const std::string& agent_id, const std::string& token_hash,
-                            const std::string& hostname) override {
+  Result<AgentRecord> enrol(const std::string& code_hash, int64_t now, const std::string& agent_id,
+                            const std::string& token_hash, const std::string& hostname) override {
     const std::lock_guard<std::mutex> lock(mutex_);
     if (auto st = db_.exec("BEGIN IMMEDIATE"); !st) {
       return st;
@@ -239,28 +240,33 @@ class SqliteCentralStore final : public CentralStore {
       (void)db_.exec("ROLLBACK");
       return st;
     };
-    auto q = db_.prepare("SELECT region, expires_at, used_at FROM _enrol_codes WHERE "
-                         "code_hash = ?");
+    auto q = db_.prepare(
+        "SELECT region, expires_at, used_at FROM _enrol_codes WHERE "
+        "code_hash = ?");
     if (!q) {
       return fail(q.status());
     }
     q->bind(1, code_hash);
     if (q->step() != SQLITE_ROW) {
-      return fail(Status::invalid("enrolment code is unknown; check it or ask the Secretariat "
-                                  "for a new one"));
+      return fail(
+          Status::invalid("enrolment code is unknown; check it or ask the Secretariat "
+                          "for a new one"));
     }
     const std::string region = q->text(0);
     if (!q->isNull(2)) {
-      return fail(Status::invalid("enrolment code was already used; each code enrols one agent, "
-                                  "ask the Secretariat for a new one"));
+      return fail(
+          Status::invalid("enrolment code was already used; each code enrols one agent, "
+                          "ask the Secretariat for a new one"));
     }
     if (q->int64(1) < now) {
-      return fail(Status::invalid("enrolment code has expired; ask the Secretariat for a new "
-                                  "one"));
+      return fail(
+          Status::invalid("enrolment code has expired; ask the Secretariat for a new "
+                          "one"));
     }
     auto use = db_.prepare("UPDATE _enrol_codes SET used_at = ?, used_by = ? WHERE code_hash = ?");
-    auto ins = db_.prepare("INSERT INTO _agents(id, region, hostname, token_hash, created_at) "
-                           "VALUES(?, ?, ?, ?, ?)");
+    auto ins = db_.prepare(
+        "INSERT INTO _agents(id, region, hostname, token_hash, created_at) "
+        "VALUES(?, ?, ?, ?, ?)");
     if (!use || !ins) {
       return fail(db_.error("enrolling"));
     }
@@ -327,8 +333,8 @@ class SqliteCentralStore final : public CentralStore {
     return q->step() == SQLITE_ROW;  // already revoked counts as done
   }
 
-  Result<ApplyOutcome> applyBatch(const AgentRecord& who, const Batch& batch,
-                                  std::string_view wire, int64_t now) override {
+  Result<ApplyOutcome> applyBatch(const AgentRecord& who, const Batch& batch, std::string_view wire,
+                                  int64_t now) override {
     const std::lock_guard<std::mutex> lock(mutex_);
     const auto& h = batch.header;
     if (auto st = db_.exec("BEGIN IMMEDIATE"); !st) {
@@ -348,10 +354,12 @@ class SqliteCentralStore final : public CentralStore {
     out.mark = a.mark;
     if (!a.incarnation.empty() && a.incarnation != h.incarnation) {
       return fail(Status(Code::Invalid,
-                         "incarnation mismatch: agent '" + a.id + "' sent changes from store "
-                         "incarnation " + h.incarnation + " but the hub holds data from " +
-                         a.incarnation + "; the agent's store was recreated or restored. Ask a "
-                         "central admin to re-enrol this office (its sequence restarted)"));
+                         "incarnation mismatch: agent '" + a.id +
+                             "' sent changes from store "
+                             "incarnation " +
+                             h.incarnation + " but the hub holds data from " + a.incarnation +
+                             "; the agent's store was recreated or restored. Ask a "
+                             "central admin to re-enrol this office (its sequence restarted)"));
     }
     if (h.last_seq <= a.mark) {
       out.kind = ApplyOutcome::Kind::Duplicate;
@@ -375,8 +383,9 @@ class SqliteCentralStore final : public CentralStore {
       local.push_back(*ds);
     }
     if (!h.ends_transaction) {
-      auto s = db_.prepare("INSERT OR REPLACE INTO _staged(agent_id, last_seq, skip_through, wire) "
-                           "VALUES(?, ?, ?, ?)");
+      auto s = db_.prepare(
+          "INSERT OR REPLACE INTO _staged(agent_id, last_seq, skip_through, wire) "
+          "VALUES(?, ?, ?, ?)");
       if (!s) {
         return fail(s.status());
       }
@@ -467,8 +476,8 @@ class SqliteCentralStore final : public CentralStore {
     return s->step() == SQLITE_DONE ? Status::ok() : db_.error("recording an error");
   }
 
-  Status writeCsv(const std::string& plugin, const std::string& dataset,
-                  const std::string& region, std::ostream& out) override {
+  Status writeCsv(const std::string& plugin, const std::string& dataset, const std::string& region,
+                  std::ostream& out) override {
     HubDataset ds;
     {
       const std::lock_guard<std::mutex> lock(mutex_);
@@ -668,8 +677,9 @@ class SqliteCentralStore final : public CentralStore {
     if (it == datasets_.end()) {
       target.spec = declared;
       target.table = tableName(d.plugin, d.name);
-      std::string defs = "\"_agent\" TEXT NOT NULL, \"_region\" TEXT NOT NULL, "
-                         "\"_seq\" INTEGER NOT NULL";
+      std::string defs =
+          "\"_agent\" TEXT NOT NULL, \"_region\" TEXT NOT NULL, "
+          "\"_seq\" INTEGER NOT NULL";
       std::string key = "\"_agent\"";
       for (size_t i = 0; i < declared.columns.size(); ++i) {
         const auto& c = declared.columns[i];
@@ -679,10 +689,9 @@ class SqliteCentralStore final : public CentralStore {
           target.key.push_back(i);
         }
       }
-      sql = "CREATE TABLE " + sql::quoteIdent(target.table) + "(" + defs + ", PRIMARY KEY(" +
-            key + ")) STRICT, WITHOUT ROWID; CREATE INDEX " +
-            sql::quoteIdent(target.table + "_region") + " ON " + sql::quoteIdent(target.table) +
-            "(\"_region\");";
+      sql = "CREATE TABLE " + sql::quoteIdent(target.table) + "(" + defs + ", PRIMARY KEY(" + key +
+            ")) STRICT, WITHOUT ROWID; CREATE INDEX " + sql::quoteIdent(target.table + "_region") +
+            " ON " + sql::quoteIdent(target.table) + "(\"_region\");";
     } else {
       target = it->second;
       // The hub keeps the newest definition seen: an agent with an older plugin may send fewer
@@ -695,8 +704,8 @@ class SqliteCentralStore final : public CentralStore {
         for (const auto& c : declared.columns) {
           const int i = target.spec.columnIndex(c.name);
           if (i < 0 || target.spec.columns[static_cast<size_t>(i)].type != c.type) {
-            return Status::schema(where + ": version " + std::to_string(d.version) +
-                                  " column '" + c.name + "' does not match the hub's version " +
+            return Status::schema(where + ": version " + std::to_string(d.version) + " column '" +
+                                  c.name + "' does not match the hub's version " +
                                   std::to_string(target.spec.version) +
                                   "; upgrade the plugin on this agent");
           }
@@ -722,8 +731,9 @@ class SqliteCentralStore final : public CentralStore {
       }
     }
     if (target.id == 0) {
-      auto ins = db_.prepare("INSERT INTO _datasets(plugin, name, version, table_name) "
-                             "VALUES(?, ?, ?, ?)");
+      auto ins = db_.prepare(
+          "INSERT INTO _datasets(plugin, name, version, table_name) "
+          "VALUES(?, ?, ?, ?)");
       ins->bind(1, d.plugin);
       ins->bind(2, d.name);
       ins->bind(3, static_cast<int64_t>(d.version));
@@ -767,8 +777,9 @@ class SqliteCentralStore final : public CentralStore {
   }
 
   Result<std::vector<std::pair<int64_t, Batch>>> loadStaged(const std::string& agent_id) {
-    auto s = db_.prepare("SELECT skip_through, wire FROM _staged WHERE agent_id = ? "
-                         "ORDER BY last_seq");
+    auto s = db_.prepare(
+        "SELECT skip_through, wire FROM _staged WHERE agent_id = ? "
+        "ORDER BY last_seq");
     s->bind(1, agent_id);
     std::vector<std::pair<int64_t, Batch>> out;
     protocol::Limits limits;
@@ -814,8 +825,8 @@ class SqliteCentralStore final : public CentralStore {
       }
     }
     Statements st;
-    auto u = db_.prepare("INSERT INTO " + t + "(" + cols + ") VALUES(" + params +
-                         ") ON CONFLICT(" + conflict + ") DO UPDATE SET " + sets);
+    auto u = db_.prepare("INSERT INTO " + t + "(" + cols + ") VALUES(" + params + ") ON CONFLICT(" +
+                         conflict + ") DO UPDATE SET " + sets);
     if (!u) {
       return u.status();
     }
@@ -857,8 +868,9 @@ class SqliteCentralStore final : public CentralStore {
       }
       stmts.push_back(*st);
     }
-    auto aside = db_.prepare("INSERT INTO _set_aside(agent_id, dataset_id, seq, op, key, row, "
-                             "reason, at) VALUES(?, ?, ?, ?, ?, ?, ?, ?)");
+    auto aside = db_.prepare(
+        "INSERT INTO _set_aside(agent_id, dataset_id, seq, op, key, row, "
+        "reason, at) VALUES(?, ?, ?, ?, ?, ?, ?, ?)");
     std::vector<Value> key_values;
     for (const auto& c : b.changes) {
       if (c.seq <= skip_through) {
@@ -904,8 +916,8 @@ class SqliteCentralStore final : public CentralStore {
         }
         sqlite3_reset(s);
         sqlite3_clear_bindings(s);
-        if (rc != SQLITE_DONE && (rc & 0xff) != SQLITE_CONSTRAINT && (rc & 0xff) != SQLITE_MISMATCH &&
-            (rc & 0xff) != SQLITE_TOOBIG) {
+        if (rc != SQLITE_DONE && (rc & 0xff) != SQLITE_CONSTRAINT &&
+            (rc & 0xff) != SQLITE_MISMATCH && (rc & 0xff) != SQLITE_TOOBIG) {
           return Status::io("applying seq " + std::to_string(c.seq) + ": " + reason);
         }
       }
@@ -935,7 +947,7 @@ class SqliteCentralStore final : public CentralStore {
   }
 
   std::mutex mutex_;
-  sql::Db db_;  // Guarded by mutex_.
+  sql::Db db_;                                                          // Guarded by mutex_.
   std::map<std::pair<std::string, std::string>, HubDataset> datasets_;  // Guarded by mutex_.
   std::map<std::string, Statements> stmt_cache_;                        // Guarded by mutex_.
   std::set<int64_t> statements_;  // dataset ids whose cached statements are valid

@@ -10,8 +10,8 @@
 
 namespace exportsync {
 
-void configureLogging(const std::string& target, const std::string& file,
-                      const std::string& level, const std::string& ident) {
+void configureLogging(const std::string& target, const std::string& file, const std::string& level,
+                      const std::string& ident) {
   Poco::AutoPtr<Poco::Channel> sink;
   std::string pattern = "%Y-%m-%d %H:%M:%S.%i %q %s: %t";
   if (target == "file") {

@@ -32,8 +32,10 @@ std::string columnDef(const Column& c) {
     def += " CHECK(date(" + q + ", '+0 days') IS " + q + ")";
   } else if (c.type == ColumnType::Timestamp) {
     // YYYY-MM-DDTHH:MM:SS[.ffffff]Z, as Timestamp::toIso writes it.
-    def += " CHECK(" + q + " GLOB '[0-9][0-9][0-9][0-9]-[0-1][0-9]-[0-3][0-9]T[0-2][0-9]:[0-5][0-9]:"
-           "[0-5][0-9]*Z' AND length(" + q + ") BETWEEN 20 AND 27)";
+    def += " CHECK(" + q +
+           " GLOB '[0-9][0-9][0-9][0-9]-[0-1][0-9]-[0-3][0-9]T[0-2][0-9]:[0-5][0-9]:"
+           "[0-5][0-9]*Z' AND length(" +
+           q + ") BETWEEN 20 AND 27)";
   }
   return def;
 }
@@ -48,8 +50,6 @@ std::vector<const Column*> keyColumns(const DatasetSpec& spec) {
   return out;
 }
 
-
-
 std::string compareSpecs(const DatasetSpec& stored, const DatasetSpec& declared,
                          std::vector<Column>& added) {
   const std::string fix =
@@ -57,14 +57,17 @@ std::string compareSpecs(const DatasetSpec& stored, const DatasetSpec& declared,
       "new name";
   if (declared.version < stored.version) {
     return "declares version " + std::to_string(declared.version) + " but the store holds " +
-           std::to_string(stored.version) + "; a plugin may not go back to an older dataset "
+           std::to_string(stored.version) +
+           "; a plugin may not go back to an older dataset "
            "version (install the newer plugin again)";
   }
   for (const auto& s : stored.columns) {
     const int i = declared.columnIndex(s.name);
     if (i < 0) {
-      return "column '" + s.name + "' is no longer declared (dropping a column is not "
-             "supported)" + fix;
+      return "column '" + s.name +
+             "' is no longer declared (dropping a column is not "
+             "supported)" +
+             fix;
     }
     const auto& d = declared.columns[static_cast<size_t>(i)];
     if (d.type != s.type) {
@@ -89,7 +92,8 @@ std::string compareSpecs(const DatasetSpec& stored, const DatasetSpec& declared,
   for (const auto& d : declared.columns) {
     if (stored.columnIndex(d.name) < 0) {
       if (!d.nullable) {
-        return "new column '" + d.name + "' is required, but existing rows have no value for "
+        return "new column '" + d.name +
+               "' is required, but existing rows have no value for "
                "it; declare it nullable";
       }
       added.push_back(d);

@@ -124,8 +124,8 @@ class ExamplePlugin : public exportsync::Plugin {
       written += readInbox(ctx);
     }
     if (auto st = ctx.sink().upsert("runs", Row{{"run", static_cast<long long>(run)},
-                                                 {"region", ctx.region()},
-                                                 {"items", static_cast<long long>(written)}});
+                                                {"region", ctx.region()},
+                                                {"items", static_cast<long long>(written)}});
         !st) {
       throw exportsync::Error(st.message());
     }
@@ -139,8 +139,9 @@ class ExamplePlugin : public exportsync::Plugin {
     int64_t written = 0;
     DIR* dir = opendir(inbox_.c_str());
     if (dir == nullptr) {
-      throw exportsync::Error("inbox '" + inbox_ + "' cannot be opened; create it or fix "
-                              "plugin.example.inbox",
+      throw exportsync::Error("inbox '" + inbox_ +
+                                  "' cannot be opened; create it or fix "
+                                  "plugin.example.inbox",
                               exportsync::Code::Config);
     }
     std::vector<std::string> files;
@@ -177,10 +178,12 @@ class ExamplePlugin : public exportsync::Plugin {
           ctx.sink().reject({name, line_no, "quantity", f[2], "not a whole number >= 0"});
           continue;
         }
-        auto st = ctx.sink().upsert(
-            "items", Row{{"id", f[0]}, {"label", f[1]}, {"quantity", static_cast<long long>(qty)},
-                         {"unit_price", Money::fromCentimes(price)}, {"fragile", false},
-                         {"updated_at", Timestamp::fromMicros(0)}});
+        auto st = ctx.sink().upsert("items", Row{{"id", f[0]},
+                                                 {"label", f[1]},
+                                                 {"quantity", static_cast<long long>(qty)},
+                                                 {"unit_price", Money::fromCentimes(price)},
+                                                 {"fragile", false},
+                                                 {"updated_at", Timestamp::fromMicros(0)}});
         if (!st) {
           ctx.sink().reject({name, line_no, "", line, st.message()});
           continue;

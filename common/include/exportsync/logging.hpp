@@ -9,7 +9,7 @@ namespace exportsync {
 
 /// Routes the root logger to `target` ("console", "file" or "syslog") at `level`.
 /// `file` is the log file for the "file" target. `ident` names the program in syslog.
-void configureLogging(const std::string& target, const std::string& file,
-                      const std::string& level, const std::string& ident);
+void configureLogging(const std::string& target, const std::string& file, const std::string& level,
+                      const std::string& ident);
 
 }  // namespace exportsync

@@ -80,8 +80,8 @@ class Db {
   static Result<Db> open(const std::string& path, bool create, int busy_timeout_ms = 10000) {
     Db db;
     db.path_ = path;
-    const int flags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0) |
-                      SQLITE_OPEN_NOMUTEX;
+    const int flags =
+        SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0) | SQLITE_OPEN_NOMUTEX;
     const int rc = sqlite3_open_v2(path.c_str(), &db.db_, flags, nullptr);
     if (rc != SQLITE_OK) {
       std::string msg = db.db_ != nullptr ? sqlite3_errmsg(db.db_) : sqlite3_errstr(rc);
@@ -112,8 +112,8 @@ class Db {
 
   Result<Stmt> prepare(std::string_view sql) {
     sqlite3_stmt* s = nullptr;
-    if (sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()),
-                           SQLITE_PREPARE_PERSISTENT, &s, nullptr) != SQLITE_OK) {
+    if (sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT,
+                           &s, nullptr) != SQLITE_OK) {
       return Status::io("database '" + path_ + "': " + errmsg());
     }
     return Stmt(s);

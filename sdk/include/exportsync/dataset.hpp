@@ -245,12 +245,12 @@ class Value {
       std::variant<std::monostate, std::string, int64_t, double, bool, Date, Timestamp, Money>;
 
   Value() = default;
-  Value(std::nullptr_t) {}                           // NOLINT(google-explicit-constructor)
-  Value(std::string s) : v_(std::move(s)) {}         // NOLINT(google-explicit-constructor)
-  Value(std::string_view s) : v_(std::string(s)) {}  // NOLINT(google-explicit-constructor)
-  Value(const char* s) : v_(std::string(s)) {}       // NOLINT(google-explicit-constructor)
-  Value(int v) : v_(static_cast<int64_t>(v)) {}      // NOLINT(google-explicit-constructor)
-  Value(long v) : v_(static_cast<int64_t>(v)) {}     // NOLINT(google-explicit-constructor)
+  Value(std::nullptr_t) {}                             // NOLINT(google-explicit-constructor)
+  Value(std::string s) : v_(std::move(s)) {}           // NOLINT(google-explicit-constructor)
+  Value(std::string_view s) : v_(std::string(s)) {}    // NOLINT(google-explicit-constructor)
+  Value(const char* s) : v_(std::string(s)) {}         // NOLINT(google-explicit-constructor)
+  Value(int v) : v_(static_cast<int64_t>(v)) {}        // NOLINT(google-explicit-constructor)
+  Value(long v) : v_(static_cast<int64_t>(v)) {}       // NOLINT(google-explicit-constructor)
   Value(long long v) : v_(static_cast<int64_t>(v)) {}  // NOLINT(google-explicit-constructor)
   Value(unsigned v) : v_(static_cast<int64_t>(v)) {}   // NOLINT(google-explicit-constructor)
   Value(double v) : v_(v) {}                           // NOLINT(google-explicit-constructor)

@@ -306,17 +306,17 @@ class Sink {
   }
   /// Records a refused input record in the run's report.
   void reject(const Rejection& r) {
-    (void)call_.host->reject(call_.ctx, r.source.data(), r.source.size(), r.line,
-                             r.column.data(), r.column.size(), r.value.data(), r.value.size(),
-                             r.reason.data(), r.reason.size());
+    (void)call_.host->reject(call_.ctx, r.source.data(), r.source.size(), r.line, r.column.data(),
+                             r.column.size(), r.value.data(), r.value.size(), r.reason.data(),
+                             r.reason.size());
   }
 
  private:
   struct Prepared {
     const DatasetSpec* spec;
     std::unordered_map<std::string, size_t> index;  // column name → declared position
-    std::vector<size_t> key;                         // declared positions of key columns
-    std::vector<es_value> values;                    // scratch, reused per row
+    std::vector<size_t> key;                        // declared positions of key columns
+    std::vector<es_value> values;                   // scratch, reused per row
   };
   Prepared* lookup(std::string_view dataset) {
     auto it = prepared_.find(std::string(dataset));
@@ -393,8 +393,8 @@ class State {
     return std::string(v, len);
   }
   [[nodiscard]] Status put(std::string_view key, std::string_view value) {
-    return check(call_.host->state_put(call_.ctx, key.data(), key.size(), value.data(),
-                                       value.size()));
+    return check(
+        call_.host->state_put(call_.ctx, key.data(), key.size(), value.data(), value.size()));
   }
   [[nodiscard]] Status erase(std::string_view key) {
     return check(call_.host->state_erase(call_.ctx, key.data(), key.size()));
@@ -411,7 +411,10 @@ class State {
 class CollectContext {
  public:
   CollectContext(detail::Call call, const Schema& schema, std::string plugin)
-      : call_(call), config_(call, std::move(plugin)), log_(call), sink_(call, schema),
+      : call_(call),
+        config_(call, std::move(plugin)),
+        log_(call),
+        sink_(call, schema),
         state_(call) {}
 
   const Config& config() const { return config_; }
@@ -435,8 +438,8 @@ class CollectContext {
   }
   /// Renames `from` to `to` once the run's transaction has committed; not at all if it fails.
   [[nodiscard]] Status renameAfterCommit(const std::string& from, const std::string& to) {
-    const es_status code = call_.host->rename_after_commit(call_.ctx, from.data(), from.size(),
-                                                           to.data(), to.size());
+    const es_status code =
+        call_.host->rename_after_commit(call_.ctx, from.data(), from.size(), to.data(), to.size());
     return code == ES_OK ? Status::ok() : Status(static_cast<Code>(code), call_.lastError());
   }
 
@@ -574,8 +577,8 @@ const es_plugin_v1* entry(uint32_t host_abi_major) {
 
 /// Registers PluginClass as this library's plugin: emits the one exported entry symbol.
 /// Use exactly once per shared library.
-#define ES_PLUGIN(PluginClass)                                                           \
-  extern "C" ES_EXPORT const es_plugin_v1* exportsync_plugin_entry(uint32_t host_major); \
+#define ES_PLUGIN(PluginClass)                                                            \
+  extern "C" ES_EXPORT const es_plugin_v1* exportsync_plugin_entry(uint32_t host_major);  \
   extern "C" ES_EXPORT const es_plugin_v1* exportsync_plugin_entry(uint32_t host_major) { \
-    return ::exportsync::detail::entry<PluginClass>(host_major);                         \
+    return ::exportsync::detail::entry<PluginClass>(host_major);                          \
   }

@@ -30,10 +30,10 @@ struct SyncSettings {
   std::string ca_file;     ///< PEM bundle to verify the hub; empty: the system store
   std::string enrol_code;  ///< one-time code used at start when not enrolled yet
   int zstd_level = 3;
-  int64_t batch_rows = 10000;      ///< first batch size; adapts between min and max
+  int64_t batch_rows = 10000;  ///< first batch size; adapts between min and max
   int64_t min_batch_rows = 100;
   int64_t max_batch_rows = 100000;
-  std::chrono::seconds timeout{60};      ///< one HTTP exchange
+  std::chrono::seconds timeout{60};  ///< one HTTP exchange
   std::chrono::seconds backoff_max{300};
   std::chrono::seconds heartbeat{60};
   std::chrono::seconds stall_after{300};
@@ -46,8 +46,8 @@ struct AgentConfig {
   std::string region;     ///< MA-01 … MA-12
   std::string state_dir;  ///< holds agent.db and credentials
   std::string plugin_dir;
-  std::vector<std::string> enabled;  ///< plugin names, in config order
-  int64_t max_failures = 3;          ///< consecutive failures before quarantine
+  std::vector<std::string> enabled;             ///< plugin names, in config order
+  int64_t max_failures = 3;                     ///< consecutive failures before quarantine
   std::map<std::string, PluginConfig> plugins;  ///< one per enabled plugin
 
   SyncSettings sync;

@@ -31,8 +31,8 @@ struct PluginRecord {
   std::string version;
   std::string description;
   bool enabled = false;
-  bool loaded = false;   ///< described successfully (and, if enabled, its datasets applied)
-  std::string refusal;   ///< one line: why it is not loaded
+  bool loaded = false;  ///< described successfully (and, if enabled, its datasets applied)
+  std::string refusal;  ///< one line: why it is not loaded
   std::vector<DatasetSpec> datasets;
 };
 

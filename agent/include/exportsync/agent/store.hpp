@@ -38,10 +38,10 @@ struct Change {
   int64_t seq = 0;
   int64_t txn = 0;
   int64_t dataset_id = 0;
-  char op = 'I';     ///< 'I' insert, 'U' update, 'D' delete
-  std::string key;   ///< JSON array of the key columns, in key order
+  char op = 'I';                   ///< 'I' insert, 'U' update, 'D' delete
+  std::string key;                 ///< JSON array of the key columns, in key order
   std::optional<std::string> row;  ///< JSON array of all columns in table order; none for 'D'
-  int64_t at = 0;    ///< unix seconds when captured
+  int64_t at = 0;                  ///< unix seconds when captured
 };
 
 /// Health of a plugin, kept across restarts.
@@ -134,8 +134,8 @@ class Store {
   Status acknowledge(int64_t mark);
   struct Backlog {
     int64_t rows = 0;
-    int64_t bytes = 0;          ///< bytes of keys and row images waiting
-    int64_t oldest_at = 0;      ///< unix seconds of the oldest waiting change, 0 when none
+    int64_t bytes = 0;      ///< bytes of keys and row images waiting
+    int64_t oldest_at = 0;  ///< unix seconds of the oldest waiting change, 0 when none
   };
   /// Scans the change log only (never a dataset table).
   Result<Backlog> backlog();

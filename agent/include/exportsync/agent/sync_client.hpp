@@ -82,10 +82,10 @@ struct SyncStatus {
   int64_t oldest_unacked_at = 0;  ///< unix seconds, 0 when none
   int64_t last_sync_ok_at = 0;
   int64_t last_ack_progress_at = 0;
-  std::string last_result;       ///< last sync exchange, one line
+  std::string last_result;  ///< last sync exchange, one line
   std::string last_error;
   int64_t last_error_at = 0;
-  int64_t batch_rows = 0;        ///< current adaptive batch size
+  int64_t batch_rows = 0;  ///< current adaptive batch size
   int64_t rows_sent = 0;
   int64_t batches_sent = 0;
   int64_t bytes_sent = 0;

@@ -21,9 +21,9 @@ namespace exportsync::agent {
 struct WorkerRequest {
   enum class Mode { Describe, Collect };
   Mode mode = Mode::Describe;
-  std::string file;        ///< plugin library path
-  std::string expect_name; ///< collect: the plugin name the file must declare
-  std::string store;       ///< collect: store path
+  std::string file;         ///< plugin library path
+  std::string expect_name;  ///< collect: the plugin name the file must declare
+  std::string store;        ///< collect: store path
   PluginSettings settings;
   int64_t memory_limit_mb = 0;  ///< address-space limit of the child, 0 = none
   int64_t cpu_limit_s = 0;      ///< CPU-time limit of the child, 0 = none
@@ -34,7 +34,7 @@ struct WorkerOutcome {
   Description description;  ///< describe
   RunStats stats;           ///< collect
   bool timed_out = false;
-  int term_signal = 0;      ///< signal that ended the child, 0 if it exited
+  int term_signal = 0;  ///< signal that ended the child, 0 if it exited
   std::chrono::milliseconds duration{0};
 };
 

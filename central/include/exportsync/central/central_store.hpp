@@ -26,11 +26,11 @@ struct AgentRecord {
   std::string hostname;
   std::string incarnation;  ///< empty until the first batch
   int64_t created_at = 0;
-  int64_t revoked_at = 0;   ///< 0 when active
-  int64_t mark = 0;         ///< every change with seq <= mark is durable at the hub
-  int64_t applied_seq = 0;  ///< changes <= applied_seq are applied (the rest are staged)
-  int64_t last_seen = 0;    ///< unix seconds of the last request
-  int64_t last_sync_at = 0; ///< unix seconds of the last accepted batch
+  int64_t revoked_at = 0;    ///< 0 when active
+  int64_t mark = 0;          ///< every change with seq <= mark is durable at the hub
+  int64_t applied_seq = 0;   ///< changes <= applied_seq are applied (the rest are staged)
+  int64_t last_seen = 0;     ///< unix seconds of the last request
+  int64_t last_sync_at = 0;  ///< unix seconds of the last accepted batch
   int64_t mark_changed_at = 0;
   std::string status_json;  ///< last heartbeat as sent by the agent
   std::string last_error;   ///< last refusal of one of its batches
@@ -43,10 +43,10 @@ struct AgentRecord {
 struct ApplyOutcome {
   enum class Kind { Applied, Staged, Duplicate, Gap };
   Kind kind = Kind::Applied;
-  int64_t mark = 0;        ///< the agent's mark after the call
-  int64_t applied = 0;     ///< changes applied now (including staged ones completed now)
-  int64_t skipped = 0;     ///< changes at or below the mark (overlap)
-  int64_t set_aside = 0;   ///< changes set aside now
+  int64_t mark = 0;       ///< the agent's mark after the call
+  int64_t applied = 0;    ///< changes applied now (including staged ones completed now)
+  int64_t skipped = 0;    ///< changes at or below the mark (overlap)
+  int64_t set_aside = 0;  ///< changes set aside now
 };
 
 struct SetAsideRow {
@@ -86,9 +86,8 @@ class CentralStore {
   /// Applies (or stages, or acknowledges) a decoded batch for `agent`, with the mark, in one
   /// transaction. `wire` is the batch as received (kept when staged). Refusals (incarnation,
   /// schema) return a failed Status and change nothing.
-  virtual Result<ApplyOutcome> applyBatch(const AgentRecord& agent,
-                                          const protocol::Batch& batch, std::string_view wire,
-                                          int64_t now) = 0;
+  virtual Result<ApplyOutcome> applyBatch(const AgentRecord& agent, const protocol::Batch& batch,
+                                          std::string_view wire, int64_t now) = 0;
   virtual Status recordHeartbeat(const std::string& agent_id, const std::string& status_json,
                                  int64_t now) = 0;
   virtual Status recordError(const std::string& agent_id, const std::string& error) = 0;
