@@ -541,11 +541,18 @@ struct SyncClient::Impl {
     }
   }
 
+  // A commit is announced (inotify) when its WAL frames are written but becomes visible only
+  // after its fsync: a round right after the event can find nothing. So after every wake-up
+  // the loop looks again, sooner than the slow poll: 20 ms, 40 ms ... 2.56 s later (5 s in all).
+  static constexpr int kRechecks = 8;
+  int rechecks_left = 0;
+
   // Waits for a commit, a wake-up, or the timeout. Returns false when stopping.
   bool waitFor(std::chrono::milliseconds timeout) {
     pollfd fds[2] = {{wake_pipe[0], POLLIN, 0}, {inotify_fd, POLLIN, 0}};
     const int n = ::poll(fds, inotify_fd >= 0 ? 2 : 1, static_cast<int>(timeout.count()));
     if (n > 0) {
+      rechecks_left = kRechecks;
       char buf[4096];
       for (auto& f : fds) {
         if (f.fd >= 0 && (f.revents & POLLIN) != 0) {
@@ -602,10 +609,16 @@ struct SyncClient::Impl {
         updateStalled();
         const auto until_hb = next_heartbeat - std::chrono::steady_clock::now();
         // Wake on commit (inotify on the WAL), on wake(), or for the heartbeat; a slow poll
-        // covers file systems without inotify.
+        // covers file systems without inotify. Soon after a wake-up, look again (kRechecks).
+        auto poll_every =
+            inotify_fd >= 0 ? std::chrono::milliseconds(30000) : std::chrono::milliseconds(1000);
+        if (rechecks_left > 0) {
+          poll_every = std::min(poll_every,
+                                std::chrono::milliseconds(20 << (kRechecks - rechecks_left)));
+          --rechecks_left;
+        }
         waitFor(std::min<std::chrono::milliseconds>(
-            std::chrono::duration_cast<std::chrono::milliseconds>(until_hb),
-            inotify_fd >= 0 ? std::chrono::milliseconds(30000) : std::chrono::milliseconds(1000)));
+            std::chrono::duration_cast<std::chrono::milliseconds>(until_hb), poll_every));
         continue;
       }
       ++failures;

@@ -70,6 +70,60 @@ std::string tableName(const std::string& plugin, const std::string& dataset) {
   return t;
 }
 
+// Date::toIso and Timestamp::toIso without snprintf, which costs more than the rest of binding
+// a row: the same text for years 0 to 9999; nullptr outside them (the caller uses toIso).
+char* put2(char* p, int64_t v) {
+  p[0] = static_cast<char>('0' + v / 10);
+  p[1] = static_cast<char>('0' + v % 10);
+  return p + 2;
+}
+
+char* isoDate(int64_t days, char* p) {  // "YYYY-MM-DD"
+  const auto c = detail::civilFromDays(days);
+  if (c.year < 0 || c.year > 9999) {
+    return nullptr;
+  }
+  p = put2(put2(p, c.year / 100), c.year % 100);
+  *p++ = '-';
+  p = put2(p, c.month);
+  *p++ = '-';
+  return put2(p, c.day);
+}
+
+char* isoTimestamp(int64_t us, char* p) {  // "YYYY-MM-DDTHH:MM:SS[.ffffff]Z"
+  int64_t secs = us / 1000000;
+  int64_t frac = us % 1000000;
+  if (frac < 0) {
+    frac += 1000000;
+    secs -= 1;
+  }
+  int64_t days = secs / 86400;
+  int64_t sod = secs % 86400;
+  if (sod < 0) {
+    sod += 86400;
+    days -= 1;
+  }
+  p = isoDate(days, p);
+  if (p == nullptr) {
+    return nullptr;
+  }
+  *p++ = 'T';
+  p = put2(p, sod / 3600);
+  *p++ = ':';
+  p = put2(p, sod / 60 % 60);
+  *p++ = ':';
+  p = put2(p, sod % 60);
+  if (frac != 0) {
+    *p++ = '.';
+    for (int i = 5; i >= 0; --i, frac /= 10) {
+      p[i] = static_cast<char>('0' + frac % 10);
+    }
+    p += 6;
+  }
+  *p++ = 'Z';
+  return p;
+}
+
 void bindValue(sqlite3_stmt* s, int i, const Value& v) {
   std::visit(
       [&](const auto& x) {
@@ -87,8 +141,19 @@ void bindValue(sqlite3_stmt* s, int i, const Value& v) {
         } else if constexpr (std::is_same_v<T, Money>) {
           sqlite3_bind_int64(s, i, x.centimes());
         } else {  // Date, Timestamp
-          const std::string iso = x.toIso();
-          sqlite3_bind_text(s, i, iso.data(), static_cast<int>(iso.size()), SQLITE_TRANSIENT);
+          char buf[32];
+          const char* end = nullptr;
+          if constexpr (std::is_same_v<T, Date>) {
+            end = isoDate(x.days(), buf);
+          } else {
+            end = isoTimestamp(x.micros(), buf);
+          }
+          if (end != nullptr) {
+            sqlite3_bind_text(s, i, buf, static_cast<int>(end - buf), SQLITE_TRANSIENT);
+          } else {
+            const std::string iso = x.toIso();
+            sqlite3_bind_text(s, i, iso.data(), static_cast<int>(iso.size()), SQLITE_TRANSIENT);
+          }
         }
       },
       v.storage());
@@ -406,7 +471,14 @@ class SqliteCentralStore final : public CentralStore {
       if (!staged) {
         return fail(staged.status());
       }
-      for (const auto& [skip_through, sb] : *staged) {
+      for (auto& [skip_through, staged_wire] : *staged) {
+        auto decoded = protocol::decodeBatch(staged_wire, protocol::Limits());
+        if (!decoded) {
+          return fail(
+              decoded.status().withContext("staged batch of agent '" + a.id + "'"));
+        }
+        std::string().swap(staged_wire);
+        const Batch& sb = *decoded;
         std::vector<const HubDataset*> sl;
         for (const auto& d : sb.header.datasets) {
           auto ds = ensureDataset(d);
@@ -776,21 +848,19 @@ class SqliteCentralStore final : public CentralStore {
     return &slot;
   }
 
-  Result<std::vector<std::pair<int64_t, Batch>>> loadStaged(const std::string& agent_id) {
+  // The staged batches of an agent as sent (skip_through, wire), in order. They are decoded one
+  // at a time by the caller: decoded, a long transaction's batches together take several times
+  // the memory of the wire.
+  Result<std::vector<std::pair<int64_t, std::string>>> loadStaged(const std::string& agent_id) {
     auto s = db_.prepare(
         "SELECT skip_through, wire FROM _staged WHERE agent_id = ? "
         "ORDER BY last_seq");
     s->bind(1, agent_id);
-    std::vector<std::pair<int64_t, Batch>> out;
-    protocol::Limits limits;
+    std::vector<std::pair<int64_t, std::string>> out;
     while (s->step() == SQLITE_ROW) {
       const auto* p = static_cast<const char*>(sqlite3_column_blob(s->get(), 1));
       const auto n = static_cast<size_t>(sqlite3_column_bytes(s->get(), 1));
-      auto b = protocol::decodeBatch(std::string_view(p, n), limits);
-      if (!b) {
-        return b.status().withContext("staged batch of agent '" + agent_id + "'");
-      }
-      out.emplace_back(s->int64(0), std::move(*b));
+      out.emplace_back(s->int64(0), std::string(p, n));
     }
     return out;
   }

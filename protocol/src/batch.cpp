@@ -21,9 +21,6 @@ namespace exportsync::protocol {
 namespace {
 
 using internal::ColumnEncoder;
-using internal::putStream;
-using wire::putU8;
-using wire::putVarint;
 using wire::Reader;
 
 // Header strings that are not dataset identifiers: agent id, incarnation, region.
@@ -41,13 +38,13 @@ Status fail(std::string what) { return internal::batchError(std::move(what)); }
 
 // Untrusted bytes made safe for a one-line message: at most 64 bytes, non-printable ASCII as
 // \xNN (UTF-8 letters too: a message must not carry control or invalid sequences).
-std::string printable(std::string_view s) {
-  static constexpr char kHex[] = "0123456789abcdef";
+std::string printable(std::string_view s, size_t max = 64) {
+  static constexpr std::string_view kHex = "0123456789abcdef";
   std::string out;
-  const size_t n = s.size() < 64 ? s.size() : 64;
+  const size_t n = s.size() < max ? s.size() : max;
   for (size_t i = 0; i < n; ++i) {
     const auto c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c < 0x7f && c != '\\' && c != '\'') {
+    if (c >= 0x20 && c < 0x7f && c != '\\') {
       out.push_back(static_cast<char>(c));
     } else {
       out += "\\x";
@@ -143,7 +140,7 @@ Status checkHeader(const BatchHeader& h, const Limits& limits) {
     spec.version = d.version;
     spec.columns = d.columns;
     if (std::string why = checkDatasetSpec(spec); !why.empty()) {
-      return fail(where + "plugin " + quoted(d.plugin) + ": " + printable(why));
+      return fail(where + "plugin " + quoted(d.plugin) + ": " + printable(why, 512));
     }
     for (size_t j = 0; j < i; ++j) {
       if (h.datasets[j].plugin == d.plugin && h.datasets[j].name == d.name) {
@@ -179,13 +176,29 @@ Status checkSeqRange(const BatchHeader& h, const std::vector<ChangeRecord>& chan
   if (changes.empty()) {
     if (h.first_seq != 0 || h.last_seq != h.base_seq) {
       return fail("an empty batch must have first_seq 0 and last_seq = base_seq (" +
-                  std::to_string(h.base_seq) + "), has " + std::to_string(h.first_seq) +
-                  " and " + std::to_string(h.last_seq));
+                  std::to_string(h.base_seq) + "), has " + std::to_string(h.first_seq) + " and " +
+                  std::to_string(h.last_seq));
     }
   } else if (h.first_seq != changes.front().seq || h.last_seq != changes.back().seq) {
     return fail("header first_seq/last_seq " + std::to_string(h.first_seq) + "/" +
                 std::to_string(h.last_seq) + " do not match the changes' " +
                 std::to_string(changes.front().seq) + "/" + std::to_string(changes.back().seq));
+  }
+  return Status::ok();
+}
+
+// The values a batch holds, against limits.max_values, from per-dataset row counts.
+Status checkValueCount(const BatchHeader& h, const std::vector<uint64_t>& full_rows,
+                       const std::vector<uint64_t>& delete_rows,
+                       const std::vector<size_t>& key_count, const Limits& limits) {
+  uint64_t values = 0;
+  for (size_t d = 0; d < h.datasets.size(); ++d) {
+    // rows <= 2^32 and columns <= 2^32 in practice: no overflow before the comparison matters.
+    values += full_rows[d] * h.datasets[d].columns.size() + delete_rows[d] * key_count[d];
+  }
+  if (values > limits.max_values) {
+    return fail(std::to_string(values) + " values, more than the limit of " +
+                std::to_string(limits.max_values) + "; send fewer rows per batch");
   }
   return Status::ok();
 }
@@ -204,7 +217,7 @@ class PayloadDecoder {
     if (auto s = readChanges(batch); !s) {
       return s;
     }
-    return batch;
+    return {std::move(batch)};  // explicit move: pre-P1825 compilers copy here
   }
 
  private:
@@ -245,20 +258,18 @@ class PayloadDecoder {
     return Status::ok();
   }
 
-  size_t fieldLimit(size_t fixed) const {
-    return limits_.max_field < fixed ? limits_.max_field : fixed;
-  }
-
   Status readHeader(BatchHeader& h) {
     h.format_version = kFormatVersion;
-    if (auto s = readString("agent_id", fieldLimit(kMaxTokenBytes), h.agent_id); !s) {
-      return s;
-    }
-    if (auto s = readString("incarnation", fieldLimit(kMaxTokenBytes), h.incarnation); !s) {
-      return s;
-    }
-    if (auto s = readString("region", fieldLimit(kMaxTokenBytes), h.region); !s) {
-      return s;
+    // Each string is checked as soon as it is read, so the reason names the first bad field.
+    for (auto [field, value] : {std::pair<const char*, std::string*>{"agent_id", &h.agent_id},
+                                {"incarnation", &h.incarnation},
+                                {"region", &h.region}}) {
+      if (auto s = readString(field, kMaxTokenBytes, *value); !s) {
+        return s;
+      }
+      if (auto s = checkToken(field, *value); !s) {
+        return s;
+      }
     }
     if (auto s = readSeq("base_seq", h.base_seq); !s) {
       return s;
@@ -306,10 +317,10 @@ class PayloadDecoder {
 
   Status readDescriptor(uint64_t index, DatasetDescriptor& d) {
     const std::string where = "dataset " + std::to_string(index) + " ";
-    if (auto s = readString(where + "plugin", fieldLimit(kMaxPluginNameBytes), d.plugin); !s) {
+    if (auto s = readString(where + "plugin", kMaxPluginNameBytes, d.plugin); !s) {
       return s;
     }
-    if (auto s = readString(where + "name", fieldLimit(kMaxIdentifierBytes), d.name); !s) {
+    if (auto s = readString(where + "name", kMaxIdentifierBytes, d.name); !s) {
       return s;
     }
     uint64_t version = 0;
@@ -325,13 +336,13 @@ class PayloadDecoder {
       return s;
     }
     if (column_count < 1 || column_count > limits_.max_columns) {
-      return fail(where + "has " + std::to_string(column_count) +
-                  " columns; the limit is 1 to " + std::to_string(limits_.max_columns));
+      return fail(where + "has " + std::to_string(column_count) + " columns; the limit is 1 to " +
+                  std::to_string(limits_.max_columns));
     }
     for (uint64_t c = 0; c < column_count; ++c) {
       auto& col = d.columns.emplace_back();
       const std::string cwhere = where + "column " + std::to_string(c) + " ";
-      if (auto s = readString(cwhere + "name", fieldLimit(kMaxIdentifierBytes), col.name); !s) {
+      if (auto s = readString(cwhere + "name", kMaxIdentifierBytes, col.name); !s) {
         return s;
       }
       uint8_t type = 0;
@@ -382,7 +393,7 @@ class PayloadDecoder {
     std::vector<uint64_t> delete_rows(dataset_count, 0);
     auto& changes = batch.changes;
     changes.resize(rows);
-    uint64_t prev = static_cast<uint64_t>(h.base_seq);
+    auto prev = static_cast<uint64_t>(h.base_seq);
     for (size_t i = 0; i < rows; ++i) {
       auto& ch = changes[i];
       uint64_t delta = 0;
@@ -428,9 +439,15 @@ class PayloadDecoder {
     if (auto s = checkSeqRange(h, changes); !s) {
       return s;
     }
+    const std::vector<size_t> key_count = keyCounts(h);
+    if (auto s = checkValueCount(h, full_rows, delete_rows, key_count, limits_); !s) {
+      return s;
+    }
 
     // Column blocks: datasets in order, columns in order. Each checks its streams' sizes
     // against its value count, so the rows below allocate no more than the payload justifies.
+    // Text a dictionary may expand to, over the whole batch.
+    size_t text_budget = limits_.max_decompressed;
     std::vector<std::vector<internal::ColumnDecoder>> columns(dataset_count);
     for (size_t d = 0; d < dataset_count; ++d) {
       const auto& desc = h.datasets[d];
@@ -438,7 +455,9 @@ class PayloadDecoder {
       for (size_t c = 0; c < desc.columns.size(); ++c) {
         const Column& col = desc.columns[c];
         const uint64_t count = full_rows[d] + (col.key ? delete_rows[d] : 0);
-        if (auto s = columns[d][c].read(in_, col, count, limits_, columnLabel(desc, col)); !s) {
+        if (auto s =
+                columns[d][c].read(in_, col, count, limits_, text_budget, columnLabel(desc, col));
+            !s) {
           return s;
         }
       }
@@ -447,7 +466,6 @@ class PayloadDecoder {
       return fail(std::to_string(in_.remaining()) + " trailing bytes after the last stream");
     }
 
-    const std::vector<size_t> key_count = keyCounts(h);
     for (size_t i = 0; i < rows; ++i) {
       auto& ch = changes[i];
       const auto& desc = h.datasets[ch.dataset];
@@ -491,7 +509,7 @@ struct ZstdDCtxFree {
 
 namespace internal {
 
-Result<std::string> encodePayload(const Batch& batch, std::vector<size_t>* cuts) {
+Status encodePayloadInto(const Batch& batch, wire::Buffer& out, std::vector<size_t>& cuts) {
   const Limits limits;  // what a hub accepts by default
   const BatchHeader& h = batch.header;
   if (h.format_version != kFormatVersion) {
@@ -515,9 +533,9 @@ Result<std::string> encodePayload(const Batch& batch, std::vector<size_t>* cuts)
   }
 
   const size_t n = changes.size();
-  std::string seqs;
-  std::string indexes;
-  std::string ops;
+  wire::Buffer seqs;
+  wire::Buffer indexes;
+  wire::Buffer ops;
   seqs.reserve(n);
   indexes.reserve(n);
   ops.reserve(n);
@@ -529,6 +547,21 @@ Result<std::string> encodePayload(const Batch& batch, std::vector<size_t>* cuts)
     }
   }
   const std::vector<size_t> key_count = keyCounts(h);
+  std::vector<uint64_t> full_rows(h.datasets.size(), 0);
+  std::vector<uint64_t> delete_rows(h.datasets.size(), 0);
+  for (const auto& ch : changes) {
+    if (ch.dataset < h.datasets.size()) {
+      ++(ch.op == Op::Delete ? delete_rows : full_rows)[ch.dataset];
+    }
+  }
+  if (auto s = checkValueCount(h, full_rows, delete_rows, key_count, limits); !s) {
+    return s;
+  }
+  for (size_t d = 0; d < h.datasets.size(); ++d) {
+    for (size_t c = 0; c < columns[d].size(); ++c) {
+      columns[d][c].reserve(full_rows[d] + (h.datasets[d].columns[c].key ? delete_rows[d] : 0));
+    }
+  }
 
   int64_t prev = h.base_seq;
   for (size_t i = 0; i < n; ++i) {
@@ -540,18 +573,18 @@ Result<std::string> encodePayload(const Batch& batch, std::vector<size_t>* cuts)
       return fail(where() + " is not above the previous seq " + std::to_string(prev) +
                   (i == 0 ? " (base_seq)" : ""));
     }
-    putVarint(seqs, static_cast<uint64_t>(ch.seq) - static_cast<uint64_t>(prev));
+    seqs.varint(static_cast<uint64_t>(ch.seq) - static_cast<uint64_t>(prev));
     prev = ch.seq;
     if (ch.dataset >= h.datasets.size()) {
       return fail(where() + " names dataset index " + std::to_string(ch.dataset) +
                   " but the batch describes " + std::to_string(h.datasets.size()));
     }
-    putVarint(indexes, ch.dataset);
+    indexes.varint(ch.dataset);
     const auto op = static_cast<uint8_t>(ch.op);
     if (!isKnownOp(op)) {
       return fail(where() + " has an unknown op " + std::to_string(op));
     }
-    putU8(ops, op);
+    ops.u8(op);
 
     const auto& desc = h.datasets[ch.dataset];
     const bool is_delete = ch.op == Op::Delete;
@@ -575,41 +608,60 @@ Result<std::string> encodePayload(const Batch& batch, std::vector<size_t>* cuts)
     }
   }
 
-  std::string out;
-  wire::putString(out, h.agent_id);
-  wire::putString(out, h.incarnation);
-  wire::putString(out, h.region);
-  putVarint(out, static_cast<uint64_t>(h.base_seq));
-  putVarint(out, static_cast<uint64_t>(h.first_seq));
-  putVarint(out, static_cast<uint64_t>(h.last_seq));
-  putU8(out, h.ends_transaction ? kHeaderEndsTransaction : 0);
-  putVarint(out, h.datasets.size());
+  size_t bound = 64 + 4 * kMaxTokenBytes + 3 * wire::kMaxVarintBytes + seqs.size() +
+                 indexes.size() + ops.size();
   for (const auto& d : h.datasets) {
-    wire::putString(out, d.plugin);
-    wire::putString(out, d.name);
-    putVarint(out, d.version);
-    putVarint(out, d.columns.size());
-    for (const auto& col : d.columns) {
-      wire::putString(out, col.name);
-      putU8(out, static_cast<uint8_t>(col.type));
-      putU8(out, static_cast<uint8_t>((col.key ? kColumnKey : 0) |
-                                      (col.nullable ? kColumnNullable : 0)));
-    }
+    bound += 64 + d.plugin.size() + d.name.size() + 66 * d.columns.size();
   }
-  putVarint(out, n);
-  std::vector<size_t> ends;
-  putStream(out, seqs, ends);
-  putStream(out, indexes, ends);
-  putStream(out, ops, ends);
   for (const auto& encoders : columns) {
     for (const auto& e : encoders) {
-      e.finish(out, ends);
+      bound += e.sizeBound();
     }
   }
-  if (cuts != nullptr) {
-    *cuts = std::move(ends);
+  out.reserve(bound);
+  auto put_string = [&out](std::string_view str) {
+    out.varint(str.size());
+    out.append(str);
+  };
+  put_string(h.agent_id);
+  put_string(h.incarnation);
+  put_string(h.region);
+  out.varint(static_cast<uint64_t>(h.base_seq));
+  out.varint(static_cast<uint64_t>(h.first_seq));
+  out.varint(static_cast<uint64_t>(h.last_seq));
+  out.u8(h.ends_transaction ? kHeaderEndsTransaction : 0);
+  out.varint(h.datasets.size());
+  for (const auto& d : h.datasets) {
+    put_string(d.plugin);
+    put_string(d.name);
+    out.varint(d.version);
+    out.varint(d.columns.size());
+    for (const auto& col : d.columns) {
+      put_string(col.name);
+      out.u8(static_cast<uint8_t>(col.type));
+      out.u8(
+          static_cast<uint8_t>((col.key ? kColumnKey : 0) | (col.nullable ? kColumnNullable : 0)));
+    }
   }
-  return out;
+  out.varint(n);
+  internal::putStream(out, seqs.view(), cuts);
+  internal::putStream(out, indexes.view(), cuts);
+  internal::putStream(out, ops.view(), cuts);
+  for (const auto& encoders : columns) {
+    for (const auto& e : encoders) {
+      e.finish(out, cuts);
+    }
+  }
+  return Status::ok();
+}
+
+Result<std::string> encodePayload(const Batch& batch) {
+  wire::Buffer out;
+  std::vector<size_t> cuts;
+  if (auto s = encodePayloadInto(batch, out, cuts); !s) {
+    return s;
+  }
+  return std::string(out.view());
 }
 
 Result<Batch> decodePayload(std::string_view raw, const Limits& limits) {
@@ -690,7 +742,7 @@ Result<std::string> framePayload(std::string_view raw, int level, int64_t last_s
   wire::storeLe(p + 16, wire::crc32(raw), 4);
   wire::storeLe(p + 20, static_cast<uint64_t>(last_seq), 8);
   wire::storeLe(p + 28, row_count, 4);
-  return out;
+  return {std::move(out)};
 }
 
 }  // namespace internal
@@ -699,12 +751,13 @@ Result<std::string> encodeBatch(const Batch& batch, int level) {
   if (level < 1 || level > 19) {
     return fail("zstd level " + std::to_string(level) + " is not in 1..19");
   }
+  wire::Buffer raw;
   std::vector<size_t> cuts;
-  auto raw = internal::encodePayload(batch, &cuts);
-  if (!raw) {
-    return raw.status();
+  if (auto s = internal::encodePayloadInto(batch, raw, cuts); !s) {
+    return s;
   }
-  return internal::framePayload(*raw, level, batch.header.last_seq, batch.header.row_count, cuts);
+  return internal::framePayload(raw.view(), level, batch.header.last_seq, batch.header.row_count,
+                                cuts);
 }
 
 Result<Prefix> decodePrefix(std::string_view bytes, const Limits& limits) {
@@ -763,8 +816,8 @@ Result<Batch> decodeBatch(std::string_view bytes, const Limits& limits) {
                 " compressed bytes but " + std::to_string(frame.size()) + " follow" +
                 (frame.size() < prefix->compressed_size ? " (truncated)" : ""));
   }
-  if (frame.size() < 4 || wire::loadLe(reinterpret_cast<const uint8_t*>(frame.data()), 4) !=
-                              ZSTD_MAGICNUMBER) {
+  if (frame.size() < 4 ||
+      wire::loadLe(reinterpret_cast<const uint8_t*>(frame.data()), 4) != ZSTD_MAGICNUMBER) {
     return fail("the payload is not a zstd frame");
   }
   // Bomb check: the frame must declare its size, and that size must be the prefix's, which
@@ -792,7 +845,8 @@ Result<Batch> decodeBatch(std::string_view bytes, const Limits& limits) {
     return Status::internal("batch: cannot create a zstd decompression context");
   }
   // Not value-initialised: pages are touched only as zstd writes them.
-  std::unique_ptr<char[]> raw(new char[prefix->raw_size == 0 ? 1 : prefix->raw_size]);
+  std::unique_ptr<char[]> raw(  // NOLINT(modernize-avoid-c-arrays): see above
+      new char[prefix->raw_size == 0 ? 1 : prefix->raw_size]);
   const size_t got =
       ZSTD_decompressDCtx(dctx.get(), raw.get(), prefix->raw_size, frame.data(), frame.size());
   if (ZSTD_isError(got)) {

@@ -1,6 +1,8 @@
 // Column blocks, format version 1: docs/protocol.md "Column blocks" is the normative text.
 #include "column_codec.hpp"
 
+#include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstring>
 #include <string>
@@ -12,44 +14,38 @@
 namespace exportsync::protocol::internal {
 namespace {
 
-using wire::putU8;
-using wire::putVarint;
 using wire::Reader;
 
 constexpr int64_t kMinDateDays = -719162;  // 0001-01-01
 constexpr int64_t kMaxDateDays = 2932896;  // 9999-12-31
+// 0001-01-01T00:00:00Z .. 9999-12-31T23:59:59.999999Z, as checkValue (what ISO text carries).
+constexpr int64_t kMinTimestamp = -62135596800000000LL;
+constexpr int64_t kMaxTimestamp = 253402300799999999LL;
 
 // Integral scale: values are written divided by 10^scale, scale 0..18.
 constexpr uint8_t kMaxScale = 18;
-constexpr uint64_t kPow10[kMaxScale + 1] = {1ULL,
-                                            10ULL,
-                                            100ULL,
-                                            1000ULL,
-                                            10000ULL,
-                                            100000ULL,
-                                            1000000ULL,
-                                            10000000ULL,
-                                            100000000ULL,
-                                            1000000000ULL,
-                                            10000000000ULL,
-                                            100000000000ULL,
-                                            1000000000000ULL,
-                                            10000000000000ULL,
-                                            100000000000000ULL,
-                                            1000000000000000ULL,
-                                            10000000000000000ULL,
-                                            100000000000000000ULL,
-                                            1000000000000000000ULL};
+constexpr std::array<uint64_t, kMaxScale + 1> makePow10() {
+  std::array<uint64_t, kMaxScale + 1> t{};
+  t[0] = 1;
+  for (size_t i = 1; i <= kMaxScale; ++i) {
+    t[i] = t[i - 1] * 10;
+  }
+  return t;
+}
+constexpr std::array<uint64_t, kMaxScale + 1> kPow10 = makePow10();
 
-// Decimal reals: m / 10^s with |m| <= 2^53 and s in 0..6; tag 7 escapes to 8 raw bytes.
-constexpr uint64_t kDecimalEscape = 7;
+// Decimal reals: every value of the column is m / 10^scale, |m| <= 2^53, scale 0..6.
 constexpr int kMaxDecimalScale = 6;
-constexpr double kPow10Real[kMaxDecimalScale + 1] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6};
+constexpr std::array<double, kMaxDecimalScale + 1> kPow10Real = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6};
 constexpr double kMaxMantissa = 9007199254740992.0;  // 2^53: every integer up to it is exact
+constexpr int64_t kMaxMantissaInt = int64_t{1} << 53;
 
 // A text dictionary is abandoned when, after this many values, nearly all (> 98%) were
 // distinct: a column of unique values (references, free text) is not worth hashing to the end.
 constexpr size_t kDictionaryProbe = 1024;
+// And when it outgrows the caches: past this many entries lookups miss and cost more than the
+// dictionary saves on the wire.
+constexpr size_t kMaxDictionaryEntries = size_t{1} << 13;
 
 bool isIntegral(ColumnType t) {
   return t == ColumnType::Integer || t == ColumnType::Date || t == ColumnType::Timestamp ||
@@ -80,88 +76,67 @@ uint64_t hashText(std::string_view s) {
     n -= 8;
   }
   w = 0;
-  std::memcpy(&w, p, n);
+  if (n > 0) {
+    std::memcpy(&w, p, n);
+  }
   h = (h ^ w) * 0x94D049BB133111EBULL;
   return h ^ (h >> 29);
-}
-
-// Distinct strings in order of first appearance, with an open-addressing index over them.
-class TextDictionary {
- public:
-  explicit TextDictionary(size_t expected) {
-    size_t cap = 64;
-    while (cap < 2 * expected && cap < (size_t{1} << 20)) {
-      cap *= 2;
-    }
-    slots_.assign(cap, 0);
-  }
-
-  /// The index of `s`, adding it if new.
-  uint32_t add(std::string_view s) {
-    const uint64_t h = hashText(s);
-    size_t mask = slots_.size() - 1;
-    for (size_t i = h & mask;; i = (i + 1) & mask) {
-      const uint32_t slot = slots_[i];
-      if (slot == 0) {
-        entries_.push_back(s);
-        hashes_.push_back(h);
-        slots_[i] = static_cast<uint32_t>(entries_.size());
-        if (2 * entries_.size() > slots_.size()) {
-          grow();
-        }
-        return static_cast<uint32_t>(entries_.size() - 1);
-      }
-      if (hashes_[slot - 1] == h && entries_[slot - 1] == s) {
-        return slot - 1;
-      }
-    }
-  }
-
-  const std::vector<std::string_view>& entries() const { return entries_; }
-
- private:
-  void grow() {
-    std::vector<uint32_t> bigger(slots_.size() * 2, 0);
-    const size_t mask = bigger.size() - 1;
-    for (size_t e = 0; e < entries_.size(); ++e) {
-      size_t i = hashes_[e] & mask;
-      while (bigger[i] != 0) {
-        i = (i + 1) & mask;
-      }
-      bigger[i] = static_cast<uint32_t>(e + 1);
-    }
-    slots_ = std::move(bigger);
-  }
-
-  std::vector<uint32_t> slots_;  // 0 empty, else entry index + 1
-  std::vector<std::string_view> entries_;
-  std::vector<uint64_t> hashes_;
-};
-
-bool sameBits(double a, double b) { return std::memcmp(&a, &b, sizeof a) == 0; }
-
-// The decimal tag of `d`, or kDecimalEscape when no exact m / 10^s form exists.
-uint64_t decimalTag(double d) {
-  for (int s = 0; s <= kMaxDecimalScale; ++s) {
-    const double t = d * kPow10Real[s];
-    if (!(std::fabs(t) <= kMaxMantissa)) {
-      break;  // larger scales only grow it
-    }
-    if (t != std::trunc(t)) {
-      continue;
-    }
-    const auto m = static_cast<int64_t>(t);
-    if (sameBits(static_cast<double>(m) / kPow10Real[s], d)) {
-      return (wire::zigzag(static_cast<uint64_t>(m)) << 3) | static_cast<uint64_t>(s);
-    }
-  }
-  return kDecimalEscape;
 }
 
 uint64_t realBits(double d) {
   uint64_t raw = 0;
   std::memcpy(&raw, &d, sizeof raw);
   return raw;
+}
+
+// The smallest scale s for which d == m / 10^s exactly (bit for bit, so -0.0 has none), with m;
+// false when there is none with s <= 6 and |m| <= 2^53. d * 10^s may round off the integer (as
+// 4.095 * 1000 does), so the candidate is the nearest integer, and the division decides.
+bool decimalForm(double d, int64_t& m, int& scale) {
+  for (int s = 0; s <= kMaxDecimalScale; ++s) {
+    const double t = std::nearbyint(d * kPow10Real[s]);
+    if (!(std::fabs(t) <= kMaxMantissa)) {
+      return false;  // larger scales only grow it
+    }
+    const auto candidate = static_cast<int64_t>(t);
+    if (realBits(static_cast<double>(candidate) / kPow10Real[s]) == realBits(d)) {
+      m = candidate;
+      scale = s;
+      return true;
+    }
+  }
+  return false;
+}
+
+// Bytes needed for v (1 for 0).
+uint8_t byteWidth(uint64_t v) {
+  uint8_t w = 1;
+  while (w < 8 && (v >> (8 * w)) != 0) {
+    ++w;
+  }
+  return w;
+}
+
+size_t bitLength(uint64_t v) {
+  size_t n = 0;
+  while (v != 0) {
+    v >>= 1;
+    ++n;
+  }
+  return n;
+}
+
+// A planes stream: `width` bytes per value, transposed (every value's byte 0, then every byte
+// 1, ...), so that each byte position gets its own zstd block and entropy table.
+void putPlanes(wire::Buffer& out, const std::vector<uint64_t>& values, uint8_t width,
+               std::vector<size_t>& cuts) {
+  out.varint(values.size() * width);
+  for (uint8_t k = 0; k < width; ++k) {
+    for (uint64_t v : values) {
+      out.u8(static_cast<uint8_t>(v >> (8 * k)));
+    }
+    cuts.push_back(out.size());
+  }
 }
 
 }  // namespace
@@ -192,9 +167,9 @@ Status readStream(Reader& in, const std::string& what, Reader& out) {
   return Status::ok();
 }
 
-void putStream(std::string& out, std::string_view stream, std::vector<size_t>& cuts) {
-  putVarint(out, stream.size());
-  out.append(stream.data(), stream.size());
+void putStream(wire::Buffer& out, std::string_view stream, std::vector<size_t>& cuts) {
+  out.varint(stream.size());
+  out.append(stream);
   cuts.push_back(out.size());
 }
 
@@ -206,14 +181,100 @@ const char* describe(ValueError e) {
     case ValueError::BadPresence: return "a presence byte is neither 0 nor 1";
     case ValueError::BadBoolean: return "a boolean byte is neither 0 nor 1";
     case ValueError::BadDate: return "a date lies outside years 0001-9999";
+    case ValueError::BadTimestamp: return "a timestamp lies outside years 0001-9999";
     case ValueError::BadReal: return "a real is not finite or its decimal form is out of range";
     case ValueError::BadIndex: return "a dictionary index is out of range";
     case ValueError::FieldTooLong: return "a text value is longer than the field limit";
+    case ValueError::TextBudget:
+      return "dictionaries expand to more text than the decompressed size limit";
   }
   return "unknown error";
 }
 
 // --- Encoder ----------------------------------------------------------------------------------
+
+TextDictionary::TextDictionary() : slots_(64) {}
+
+uint32_t TextDictionary::add(std::string_view s) {
+  const uint64_t h = hashText(s);
+  const auto tag = static_cast<uint32_t>(h >> 32);
+  const size_t mask = slots_.size() - 1;
+  for (size_t i = h & mask;; i = (i + 1) & mask) {
+    const Slot slot = slots_[i];
+    if (slot.index == 0) {
+      arena_.append(s.data(), s.size());
+      ends_.push_back(arena_.size());
+      hashes_.push_back(h);
+      slots_[i] = Slot{static_cast<uint32_t>(ends_.size()), tag};
+      if (2 * ends_.size() > slots_.size()) {
+        grow();
+      }
+      return static_cast<uint32_t>(ends_.size() - 1);
+    }
+    if (slot.tag == tag && entry(slot.index - 1) == s) {
+      return slot.index - 1;
+    }
+  }
+}
+
+void TextDictionary::grow() {
+  std::vector<Slot> bigger(slots_.size() * 2);
+  const size_t mask = bigger.size() - 1;
+  for (size_t e = 0; e < hashes_.size(); ++e) {
+    size_t i = hashes_[e] & mask;
+    while (bigger[i].index != 0) {
+      i = (i + 1) & mask;
+    }
+    bigger[i] = Slot{static_cast<uint32_t>(e + 1), static_cast<uint32_t>(hashes_[e] >> 32)};
+  }
+  slots_ = std::move(bigger);
+}
+
+void ColumnEncoder::reserve(size_t count) {
+  expected_ = count;
+  if (column_->nullable) {
+    presence_.reserve(count);
+  }
+  switch (column_->type) {
+    case ColumnType::Text:
+      indexes_.reserve(count);
+      texts_.reserve(count);
+      break;
+    case ColumnType::Real: reals_.reserve(count); break;
+    case ColumnType::Boolean: bools_.reserve(count); break;
+    default: ints_.reserve(count); break;
+  }
+}
+
+void ColumnEncoder::addText(std::string_view s) {
+  plain_size_ += varintSize(s.size()) + s.size();
+  if (!dictionary_on_) {
+    lengths_.varint(s.size());
+    bytes_.append(s);
+    return;
+  }
+  const size_t before = dictionary_.size();
+  const uint32_t index = dictionary_.add(s);
+  if (dictionary_.size() != before) {
+    dictionary_size_ += varintSize(s.size()) + s.size();
+  }
+  dictionary_size_ += varintSize(index);
+  indexes_.push_back(index);
+  texts_.push_back(s);
+  if ((texts_.size() == kDictionaryProbe && 50 * dictionary_.size() > 49 * kDictionaryProbe) ||
+      dictionary_.size() > kMaxDictionaryEntries) {
+    dictionary_on_ = false;
+    lengths_.reserve(expected_);
+    bytes_.reserve(expected_ * plain_size_ / kDictionaryProbe);
+    for (auto t : texts_) {
+      lengths_.varint(t.size());
+      bytes_.append(t);
+    }
+    dictionary_ = TextDictionary();
+    indexes_ = {};
+    texts_ = {};
+  }
+}
 
 bool ColumnEncoder::add(const Value& value) {
   const auto& st = value.storage();
@@ -221,7 +282,7 @@ bool ColumnEncoder::add(const Value& value) {
     if (!column_->nullable) {
       return false;
     }
-    putU8(presence_, 0);
+    presence_.u8(0);
     return true;
   }
   switch (column_->type) {
@@ -230,7 +291,7 @@ bool ColumnEncoder::add(const Value& value) {
       if (s == nullptr || s->size() > max_field_) {
         return false;
       }
-      texts_.emplace_back(*s);
+      addText(*s);
       break;
     }
     case ColumnType::Integer: {
@@ -261,7 +322,7 @@ bool ColumnEncoder::add(const Value& value) {
       if (b == nullptr) {
         return false;
       }
-      putU8(bools_, *b ? 1 : 0);
+      bools_.u8(*b ? 1 : 0);
       break;
     }
     case ColumnType::Date: {
@@ -274,7 +335,7 @@ bool ColumnEncoder::add(const Value& value) {
     }
     case ColumnType::Timestamp: {
       const auto* t = std::get_if<Timestamp>(&st);
-      if (t == nullptr) {
+      if (t == nullptr || t->micros() < kMinTimestamp || t->micros() > kMaxTimestamp) {
         return false;
       }
       ints_.push_back(static_cast<uint64_t>(t->micros()));
@@ -290,12 +351,26 @@ bool ColumnEncoder::add(const Value& value) {
     }
   }
   if (column_->nullable) {
-    putU8(presence_, 1);
+    presence_.u8(1);
   }
   return true;
 }
 
-void ColumnEncoder::finish(std::string& out, std::vector<size_t>& cuts) const {
+size_t ColumnEncoder::sizeBound() const {
+  // encoding, scale, width, and up to three stream lengths, then the streams.
+  size_t n = 3 + 3 * wire::kMaxVarintBytes + presence_.size();
+  switch (column_->type) {
+    case ColumnType::Text:
+      n += dictionary_on_ ? std::max(dictionary_size_, plain_size_) : plain_size_;
+      break;
+    case ColumnType::Real: n += reals_.size() * 8; break;
+    case ColumnType::Boolean: n += bools_.size(); break;
+    default: n += ints_.size() * 8; break;
+  }
+  return n;
+}
+
+void ColumnEncoder::finish(wire::Buffer& out, std::vector<size_t>& cuts) const {
   const ColumnType type = column_->type;
   if (type == ColumnType::Text) {
     finishText(out, cuts);
@@ -304,70 +379,59 @@ void ColumnEncoder::finish(std::string& out, std::vector<size_t>& cuts) const {
   } else if (type == ColumnType::Real) {
     finishReal(out, cuts);
   } else {
-    putU8(out, static_cast<uint8_t>(Encoding::Plain));
+    out.u8(static_cast<uint8_t>(Encoding::Plain));
     if (column_->nullable) {
-      putStream(out, presence_, cuts);
+      putStream(out, presence_.view(), cuts);
     }
-    putStream(out, bools_, cuts);
+    putStream(out, bools_.view(), cuts);
   }
 }
 
-void ColumnEncoder::finishText(std::string& out, std::vector<size_t>& cuts) const {
+void ColumnEncoder::finishText(wire::Buffer& out, std::vector<size_t>& cuts) const {
   // Dictionary (entries in order of first appearance, then one index per value) when it is
-  // smaller than the plain form. First-appearance order also makes columns that move together
-  // (an exporter's ICE and name) give identical index streams, which zstd then matches whole.
-  size_t plain_size = 0;
-  for (auto t : texts_) {
-    plain_size += varintSize(t.size()) + t.size();
-  }
-  TextDictionary dictionary(texts_.size() < 4096 ? texts_.size() : 4096);
-  std::vector<uint32_t> indexes;
-  bool use_dictionary = texts_.size() > 1;
-  if (use_dictionary) {
-    indexes.reserve(texts_.size());
-    size_t dict_size = 0;
-    for (size_t i = 0; i < texts_.size(); ++i) {
-      const size_t before = dictionary.entries().size();
-      const uint32_t index = dictionary.add(texts_[i]);
-      if (dictionary.entries().size() != before) {
-        dict_size += varintSize(texts_[i].size()) + texts_[i].size();
-      }
-      if (i + 1 == kDictionaryProbe && 50 * dictionary.entries().size() > 49 * kDictionaryProbe) {
-        use_dictionary = false;  // nearly all distinct: not worth hashing the rest
-        break;
-      }
-      indexes.push_back(index);
-      dict_size += varintSize(index);
-    }
-    use_dictionary = use_dictionary && dict_size < plain_size;
-  }
-  putU8(out, static_cast<uint8_t>(use_dictionary ? Encoding::Dictionary : Encoding::Plain));
+  // smaller than the plain form (lengths, then bytes).
+  const bool dictionary = dictionary_on_ && !indexes_.empty() && dictionary_size_ < plain_size_;
+  out.u8(static_cast<uint8_t>(dictionary ? Encoding::Dictionary : Encoding::Plain));
   if (column_->nullable) {
-    putStream(out, presence_, cuts);
+    putStream(out, presence_.view(), cuts);
   }
-  const auto& strings = use_dictionary ? dictionary.entries() : texts_;
-  std::string lengths;
-  std::string bytes;
-  lengths.reserve(strings.size());
-  for (auto t : strings) {
-    putVarint(lengths, t.size());
-    bytes.append(t.data(), t.size());
+  if (!dictionary_on_) {
+    putStream(out, lengths_.view(), cuts);
+    putStream(out, bytes_.view(), cuts);
+    return;
   }
-  putStream(out, lengths, cuts);
-  putStream(out, bytes, cuts);
-  if (use_dictionary) {
-    std::string index_stream;
-    index_stream.reserve(indexes.size());
-    for (uint32_t i : indexes) {
-      putVarint(index_stream, i);
+  wire::Buffer lengths;
+  if (dictionary) {
+    lengths.reserve(dictionary_.size());
+    for (size_t i = 0; i < dictionary_.size(); ++i) {
+      lengths.varint(dictionary_.entry(i).size());
     }
-    putStream(out, index_stream, cuts);
+    putStream(out, lengths.view(), cuts);
+    putStream(out, dictionary_.arena(), cuts);
+  } else {
+    wire::Buffer bytes;
+    lengths.reserve(texts_.size());
+    for (auto t : texts_) {
+      lengths.varint(t.size());
+      bytes.append(t);
+    }
+    putStream(out, lengths.view(), cuts);
+    putStream(out, bytes.view(), cuts);
+  }
+  if (dictionary) {
+    wire::Buffer index_stream;
+    index_stream.reserve(indexes_.size());
+    for (uint32_t i : indexes_) {
+      index_stream.varint(i);
+    }
+    putStream(out, index_stream.view(), cuts);
   }
 }
 
-void ColumnEncoder::finishIntegral(std::string& out, std::vector<size_t>& cuts) const {
+void ColumnEncoder::finishIntegral(wire::Buffer& out, std::vector<size_t>& cuts) const {
   // Scale: the largest power of ten dividing every value (seconds-resolution timestamps in
-  // microseconds, whole amounts in centimes). Then plain or delta, whichever is smaller.
+  // microseconds, whole amounts in centimes). Then plain or delta, whichever has fewer
+  // significant bits in total, as zigzag byte planes.
   uint8_t scale = kMaxScale;
   bool any_nonzero = false;
   for (uint64_t v : ints_) {
@@ -384,66 +448,87 @@ void ColumnEncoder::finishIntegral(std::string& out, std::vector<size_t>& cuts) 
     scale = 0;
   }
   const auto divisor = static_cast<int64_t>(kPow10[scale]);
-  std::vector<uint64_t> scaled;
-  scaled.reserve(ints_.size());
-  size_t plain_size = 0;
-  size_t delta_size = 0;
+  std::vector<uint64_t> plain;
+  plain.reserve(ints_.size());
+  size_t plain_bits = 0;
+  size_t delta_bits = 0;
   uint64_t prev = 0;
   for (uint64_t v : ints_) {
     const auto s = static_cast<uint64_t>(static_cast<int64_t>(v) / divisor);
-    scaled.push_back(s);
-    plain_size += varintSize(wire::zigzag(s));
-    delta_size += varintSize(wire::zigzag(s - prev));
+    plain.push_back(s);
+    plain_bits += bitLength(wire::zigzag(s));
+    delta_bits += bitLength(wire::zigzag(s - prev));
     prev = s;
   }
-  const bool delta = delta_size < plain_size;
-  putU8(out, static_cast<uint8_t>(delta ? Encoding::Delta : Encoding::Plain));
-  putU8(out, scale);
-  if (column_->nullable) {
-    putStream(out, presence_, cuts);
-  }
-  std::string values;
-  values.reserve(delta ? delta_size : plain_size);
+  const bool delta = delta_bits < plain_bits;
+  uint64_t widest = 0;
   prev = 0;
-  for (uint64_t s : scaled) {
-    putVarint(values, wire::zigzag(delta ? s - prev : s));
+  for (uint64_t& s : plain) {
+    const uint64_t z = wire::zigzag(delta ? s - prev : s);
     prev = s;
+    s = z;
+    widest |= z;
   }
-  putStream(out, values, cuts);
+  const uint8_t width = byteWidth(widest);
+  out.u8(static_cast<uint8_t>(delta ? Encoding::Delta : Encoding::Plain));
+  out.u8(scale);
+  out.u8(width);
+  if (column_->nullable) {
+    putStream(out, presence_.view(), cuts);
+  }
+  putPlanes(out, plain, width, cuts);
 }
 
-void ColumnEncoder::finishReal(std::string& out, std::vector<size_t>& cuts) const {
-  // Decimal (m / 10^s, as people and CSV files write quantities) unless raw IEEE is smaller.
-  std::vector<uint64_t> tags;
-  tags.reserve(reals_.size());
-  size_t decimal_size = 0;
+void ColumnEncoder::finishReal(wire::Buffer& out, std::vector<size_t>& cuts) const {
+  // Decimal (m / 10^scale, as people and CSV files write quantities) when every value has that
+  // form; otherwise the IEEE bits.
+  std::vector<uint64_t> values;
+  values.reserve(reals_.size());
+  int scale = 0;
+  bool decimal = !reals_.empty();
+  std::vector<int> scales;
+  scales.reserve(reals_.size());
   for (double d : reals_) {
-    const uint64_t tag = decimalTag(d);
-    tags.push_back(tag);
-    decimal_size += varintSize(tag) + (tag == kDecimalEscape ? 8 : 0);
-  }
-  const bool decimal = decimal_size < 8 * reals_.size();
-  putU8(out, static_cast<uint8_t>(decimal ? Encoding::Decimal : Encoding::Plain));
-  if (column_->nullable) {
-    putStream(out, presence_, cuts);
-  }
-  std::string values;
-  std::string escapes;
-  values.reserve(decimal ? decimal_size : 8 * reals_.size());
-  for (size_t i = 0; i < reals_.size(); ++i) {
-    if (!decimal) {
-      wire::putLe(values, realBits(reals_[i]), 8);
-      continue;
+    int64_t m = 0;
+    int s = 0;
+    if (!decimalForm(d, m, s)) {
+      decimal = false;
+      break;
     }
-    putVarint(values, tags[i]);
-    if (tags[i] == kDecimalEscape) {
-      wire::putLe(escapes, realBits(reals_[i]), 8);
+    values.push_back(static_cast<uint64_t>(m));
+    scales.push_back(s);
+    scale = std::max(scale, s);
+  }
+  uint64_t widest = 0;
+  for (size_t i = 0; decimal && i < values.size(); ++i) {
+    // The same number at the common scale: exact in integers, and the decoder's division of
+    // the same real quotient rounds to the same double.
+    auto m = static_cast<int64_t>(values[i]);
+    for (int k = scales[i]; k < scale; ++k) {
+      if (m > kMaxMantissaInt / 10 || m < -kMaxMantissaInt / 10) {
+        decimal = false;
+        break;
+      }
+      m *= 10;
+    }
+    values[i] = wire::zigzag(static_cast<uint64_t>(m));
+    widest |= values[i];
+  }
+  if (!decimal) {
+    values.clear();
+    for (double d : reals_) {
+      values.push_back(realBits(d));
     }
   }
-  putStream(out, values, cuts);
+  out.u8(static_cast<uint8_t>(decimal ? Encoding::Decimal : Encoding::Plain));
   if (decimal) {
-    putStream(out, escapes, cuts);
+    out.u8(static_cast<uint8_t>(scale));
+    out.u8(byteWidth(widest));
   }
+  if (column_->nullable) {
+    putStream(out, presence_.view(), cuts);
+  }
+  putPlanes(out, values, decimal ? byteWidth(widest) : 8, cuts);
 }
 
 // --- Decoder ----------------------------------------------------------------------------------
@@ -458,9 +543,10 @@ bool fitsVarints(const Reader& r, uint64_t count) {
 }  // namespace
 
 Status ColumnDecoder::read(Reader& in, const Column& column, uint64_t count, const Limits& limits,
-                           const std::string& label) {
+                           size_t& text_budget, const std::string& label) {
   column_ = &column;
   max_field_ = limits.max_field;
+  text_budget_ = &text_budget;
   const ColumnType type = column.type;
   uint8_t encoding = 0;
   if (!in.u8(encoding)) {
@@ -473,13 +559,25 @@ Status ColumnDecoder::read(Reader& in, const Column& column, uint64_t count, con
                       typeName(type) + " column");
   }
   encoding_ = static_cast<Encoding>(encoding);
-  if (isIntegral(type)) {
+  // Integral columns, and decimal reals: scale and plane width.
+  const bool decimal = type == ColumnType::Real && encoding_ == Encoding::Decimal;
+  if (isIntegral(type) || decimal) {
+    const int max_scale = decimal ? kMaxDecimalScale : kMaxScale;
     if (!in.u8(scale_)) {
       return readError(in, label + " scale");
     }
-    if (scale_ > kMaxScale) {
-      return batchError(label + ": scale " + std::to_string(scale_) + " is more than 18");
+    if (scale_ > max_scale) {
+      return batchError(label + ": scale " + std::to_string(scale_) + " is more than " +
+                        std::to_string(max_scale));
     }
+    if (!in.u8(width_)) {
+      return readError(in, label + " width");
+    }
+    if (width_ < 1 || width_ > 8) {
+      return batchError(label + ": plane width " + std::to_string(width_) + " is not in 1..8");
+    }
+  } else if (type == ColumnType::Real) {
+    width_ = 8;
   }
   uint64_t present = count;
   if (column.nullable) {
@@ -487,9 +585,8 @@ Status ColumnDecoder::read(Reader& in, const Column& column, uint64_t count, con
       return s;
     }
     if (presence_.remaining() != count) {
-      return batchError(label + ": presence stream holds " +
-                        std::to_string(presence_.remaining()) + " bytes for " +
-                        std::to_string(count) + " values");
+      return batchError(label + ": presence stream holds " + std::to_string(presence_.remaining()) +
+                        " bytes for " + std::to_string(count) + " values");
     }
     Reader scan = presence_;
     std::string_view bytes;
@@ -502,7 +599,7 @@ Status ColumnDecoder::read(Reader& in, const Column& column, uint64_t count, con
       present += static_cast<uint64_t>(b);
     }
   }
-  auto sizeError = [&](const char* stream) {
+  auto size_error = [&](const char* stream) {
     return batchError(label + ": " + stream + " stream size does not fit " +
                       std::to_string(present) + " " + typeName(type) + " values");
   };
@@ -517,7 +614,7 @@ Status ColumnDecoder::read(Reader& in, const Column& column, uint64_t count, con
       }
       if (encoding_ == Encoding::Plain) {
         if (!fitsVarints(lengths, present)) {
-          return sizeError("lengths");
+          return size_error("lengths");
         }
         lengths_ = lengths;
         break;
@@ -549,52 +646,40 @@ Status ColumnDecoder::read(Reader& in, const Column& column, uint64_t count, con
         return s;
       }
       if (!fitsVarints(lengths_, present)) {
-        return sizeError("indexes");
+        return size_error("indexes");
       }
       break;
     }
-    case ColumnType::Real:
-      if (auto s = readStream(in, label + " values", values_); !s) {
-        return s;
-      }
-      if (encoding_ == Encoding::Plain) {
-        if (values_.remaining() != present * 8) {
-          return sizeError("values");
-        }
-        break;
-      }
-      if (!fitsVarints(values_, present)) {
-        return sizeError("values");
-      }
-      if (auto s = readStream(in, label + " escapes", escapes_); !s) {
-        return s;
-      }
-      if (escapes_.remaining() % 8 != 0 || escapes_.remaining() / 8 > present) {
-        return sizeError("escapes");
-      }
-      break;
     case ColumnType::Boolean:
       if (auto s = readStream(in, label + " values", values_); !s) {
         return s;
       }
       if (values_.remaining() != present) {
-        return sizeError("values");
+        return size_error("values");
       }
       break;
-    default:
-      if (auto s = readStream(in, label + " values", values_); !s) {
+    default: {
+      // Integral and real: planes of `width_` bytes per present value.
+      Reader planes;
+      if (auto s = readStream(in, label + " planes", planes); !s) {
         return s;
       }
-      if (!fitsVarints(values_, present)) {
-        return sizeError("values");
+      if (planes.remaining() != present * width_) {
+        return size_error("planes");
       }
+      std::string_view bytes;
+      (void)planes.bytes(planes.remaining(), bytes);
+      planes_ = bytes.data();
+      plane_size_ = static_cast<size_t>(present);
       break;
+    }
   }
   return Status::ok();
 }
 
 bool ColumnDecoder::atEnd() const {
-  return presence_.atEnd() && lengths_.atEnd() && values_.atEnd() && escapes_.atEnd();
+  return presence_.atEnd() && lengths_.atEnd() && values_.atEnd() &&
+         next_plane_value_ == plane_size_;
 }
 
 namespace {
@@ -642,7 +727,12 @@ ValueError ColumnDecoder::nextText(std::vector<Value>& out) {
     if (n >= dictionary_.size()) {
       return ValueError::BadIndex;
     }
-    out.emplace_back(std::string(dictionary_[static_cast<size_t>(n)]));
+    const std::string_view entry = dictionary_[static_cast<size_t>(n)];
+    if (entry.size() > *text_budget_) {
+      return ValueError::TextBudget;
+    }
+    *text_budget_ -= entry.size();
+    out.emplace_back(std::string(entry));
     return ValueError::None;
   }
   if (n > max_field_) {
@@ -656,12 +746,21 @@ ValueError ColumnDecoder::nextText(std::vector<Value>& out) {
   return ValueError::None;
 }
 
-ValueError ColumnDecoder::nextIntegral(std::vector<Value>& out) {
-  uint64_t z = 0;
-  if (!values_.varint(z)) {
-    return fromReader(values_);
+uint64_t ColumnDecoder::nextPlaneValue() {
+  // Callers check next_plane_value_ < plane_size_ first.
+  const auto* p = reinterpret_cast<const uint8_t*>(planes_) + next_plane_value_++;
+  uint64_t v = 0;
+  for (size_t k = 0; k < width_; ++k) {
+    v |= static_cast<uint64_t>(p[k * plane_size_]) << (8 * k);
   }
-  uint64_t scaled = wire::unzigzag(z);
+  return v;
+}
+
+ValueError ColumnDecoder::nextIntegral(std::vector<Value>& out) {
+  if (next_plane_value_ == plane_size_) {
+    return ValueError::Truncated;
+  }
+  uint64_t scaled = wire::unzigzag(nextPlaneValue());
   if (encoding_ == Encoding::Delta) {
     scaled += prev_;  // wraps like the encoder's subtraction
     prev_ = scaled;
@@ -675,39 +774,31 @@ ValueError ColumnDecoder::nextIntegral(std::vector<Value>& out) {
       }
       out.emplace_back(Date::fromDays(v));
       break;
-    case ColumnType::Timestamp: out.emplace_back(Timestamp::fromMicros(v)); break;
+    case ColumnType::Timestamp:
+      if (v < kMinTimestamp || v > kMaxTimestamp) {
+        return ValueError::BadTimestamp;
+      }
+      out.emplace_back(Timestamp::fromMicros(v));
+      break;
     default: out.emplace_back(Money::fromCentimes(v)); break;
   }
   return ValueError::None;
 }
 
 ValueError ColumnDecoder::nextReal(std::vector<Value>& out) {
+  if (next_plane_value_ == plane_size_) {
+    return ValueError::Truncated;
+  }
+  const uint64_t bits = nextPlaneValue();
   double d = 0;
-  uint64_t raw = 0;
-  if (encoding_ == Encoding::Plain) {
-    if (!values_.le(raw, 8)) {
-      return fromReader(values_);
+  if (encoding_ == Encoding::Decimal) {
+    const auto m = static_cast<int64_t>(wire::unzigzag(bits));
+    if (m > kMaxMantissaInt || m < -kMaxMantissaInt) {
+      return ValueError::BadReal;
     }
-    std::memcpy(&d, &raw, sizeof d);
+    d = static_cast<double>(m) / kPow10Real[scale_];
   } else {
-    uint64_t tag = 0;
-    if (!values_.varint(tag)) {
-      return fromReader(values_);
-    }
-    if (tag == kDecimalEscape) {
-      if (!escapes_.le(raw, 8)) {
-        return fromReader(escapes_);
-      }
-      std::memcpy(&d, &raw, sizeof d);
-    } else {
-      const uint64_t s = tag & 7;
-      const auto m = static_cast<int64_t>(wire::unzigzag(tag >> 3));
-      if (s == kDecimalEscape || m > static_cast<int64_t>(kMaxMantissa) ||
-          m < -static_cast<int64_t>(kMaxMantissa)) {
-        return ValueError::BadReal;
-      }
-      d = static_cast<double>(m) / kPow10Real[s];
-    }
+    std::memcpy(&d, &bits, sizeof d);
   }
   if (!std::isfinite(d)) {
     return ValueError::BadReal;

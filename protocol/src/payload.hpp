@@ -13,12 +13,16 @@
 
 #include "exportsync/protocol/batch.hpp"
 #include "exportsync/status.hpp"
+#include "wire.hpp"
 
 namespace exportsync::protocol::internal {
 
-/// Checks a batch and encodes its payload (uncompressed). Refuses what a hub with default
-/// Limits would refuse. `cuts`, when given, receives the offsets where streams end.
-Result<std::string> encodePayload(const Batch& batch, std::vector<size_t>* cuts = nullptr);
+/// Checks a batch and encodes its payload (uncompressed) into `out`. Refuses what a hub with
+/// default Limits would refuse. `cuts` receives the offsets where streams end.
+Status encodePayloadInto(const Batch& batch, wire::Buffer& out, std::vector<size_t>& cuts);
+
+/// The same, as a string.
+Result<std::string> encodePayload(const Batch& batch);
 
 /// Parses and checks a decompressed payload. header.format_version is set to kFormatVersion.
 Result<Batch> decodePayload(std::string_view raw, const Limits& limits);
