@@ -22,6 +22,8 @@ case "$1" in
     cmake --build --preset dev -j"$(nproc)"
     cmake --build --preset dev --target format-check
     ctest --preset dev
+    # libFuzzer smoke run of the batch decoder (clang build of its own, see tests/fuzz/run-smoke).
+    bash tests/fuzz/run-smoke 30
     ;;
   *) usage ;;
 esac
