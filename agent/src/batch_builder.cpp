@@ -193,6 +193,7 @@ bool toInt64(const std::string& s, int64_t& out) {
 Status parseImage(std::string_view json, const std::vector<const Column*>& columns,
                   std::vector<Value>& out) {
   out.clear();
+  out.reserve(columns.size());
   JsonScalars in(json);
   if (!in.open()) {
     return Status::invalid("row image is not a JSON array");

@@ -613,8 +613,8 @@ struct SyncClient::Impl {
         auto poll_every =
             inotify_fd >= 0 ? std::chrono::milliseconds(30000) : std::chrono::milliseconds(1000);
         if (rechecks_left > 0) {
-          poll_every = std::min(poll_every,
-                                std::chrono::milliseconds(20 << (kRechecks - rechecks_left)));
+          poll_every =
+              std::min(poll_every, std::chrono::milliseconds(20 << (kRechecks - rechecks_left)));
           --rechecks_left;
         }
         waitFor(std::min<std::chrono::milliseconds>(

@@ -474,8 +474,7 @@ class SqliteCentralStore final : public CentralStore {
       for (auto& [skip_through, staged_wire] : *staged) {
         auto decoded = protocol::decodeBatch(staged_wire, protocol::Limits());
         if (!decoded) {
-          return fail(
-              decoded.status().withContext("staged batch of agent '" + a.id + "'"));
+          return fail(decoded.status().withContext("staged batch of agent '" + a.id + "'"));
         }
         std::string().swap(staged_wire);
         const Batch& sb = *decoded;

@@ -10,7 +10,10 @@
 //     then the agent daemon starts against an empty hub. Timed from the daemon's start until
 //     the hub's mark (its _agents table) equals the agent's last change seq. Printed: rows/s,
 //     bytes on the wire, their ratio to the CSV of the same rows, zstd -3 of that CSV for
-//     reference, and each process's peak RSS (VmHWM) and CPU time.
+//     reference, each process's peak RSS (VmHWM) and CPU time, the agent's own byte count
+//     (status sync.bytes_sent) and a time line: the hub answering requests vs the agent
+//     working between answers. The N rows are one collect run, so one store transaction: the
+//     hub stages the first batches and applies all N rows when the last one arrives.
 //  2. Incremental: through plain SQLite on the agent store, one transaction updating U rows
 //     (three columns each), inserting I and deleting D; bytes on the wire until the agent has
 //     the acknowledgement, against zstd -3 of those changed rows as CSV.
@@ -19,8 +22,9 @@
 //     with its heartbeat (the daemon restarted: heartbeat, then an empty drain). Bytes on the
 //     wire, and the query plans showing no table is scanned.
 //  4. Freshness: T times, one row inserted with plain SQLite into the agent store; the time
-//     from its commit until a read-only connection to the hub's central.db sees it. p50, p99.
-//     Measured on a direct connection (no proxy), the agent restarted for it.
+//     from its commit until a read-only connection to the hub's central.db sees it (polled
+//     every 0.5 ms). p50, p99, max. Measured on a direct connection (no proxy), the agent
+//     restarted for it; a few trials through the proxy first, for comparison.
 //
 // Figures of every repetition, then medians. Numbers only mean something in a release build;
 // no timed asserts: the program fails only when something did not run or the hub's rows differ
@@ -106,6 +110,7 @@ struct Options {
   std::string agent_exe = ES_AGENT_EXE;
   std::string hub_exe = ES_HUB_EXE;
   std::string bench_plugin = ES_BENCH_PLUGIN;
+  std::string agent_extra;  // more lines for the daemon's agent.properties (--agent-set)
 };
 
 // Children still running, SIGKILLed by die() so that a failure leaves no hub or agent behind.
@@ -135,12 +140,15 @@ void usage() {
       "usage: exportsync-sync-bench [--rows N] [--reps R] [--trials T] [--updates U]\n"
       "                             [--inserts I] [--deletes D] [--zstd-level L] [--smoke]\n"
       "                             [--dir PARENT] [--keep] [--verbose] [--e2e-only]\n"
+      "                             [--agent-set 'KEY = VALUE']...\n"
       "                             [--agent EXE] [--hub EXE] [--bench-plugin FILE]\n"
       "  defaults: 100000 rows, 3 repetitions, 1000 updates, 100 inserts, 10 deletes,\n"
       "            200 freshness trials\n"
       "  --smoke   tiny sizes (CI): checks everything runs and the hub's rows equal the agent's\n"
       "  --verbose every HTTP exchange seen by the counting proxy\n"
-      "  --e2e-only stop after the end-to-end phase (to profile or count instructions)\n");
+      "  --e2e-only stop after the end-to-end phase (to profile or count instructions)\n"
+      "  --agent-set 'KEY = VALUE'  an extra line for the agent daemon's configuration\n"
+      "            (experiments, e.g. 'sync.batch_rows = 100000'); repeatable\n");
 }
 
 int64_t parseCount(const std::string& flag, const char* v, int64_t min) {
@@ -193,6 +201,8 @@ Options parseOptions(int argc, char** argv) {
       o.verbose = true;
     } else if (a == "--e2e-only") {
       o.e2e_only = true;
+    } else if (a == "--agent-set") {
+      o.agent_extra += std::string(take()) + "\n";
     } else if (a == "--agent") {
       o.agent_exe = take();
     } else if (a == "--hub") {
@@ -356,8 +366,8 @@ class Process {
   }
   int exitCode() const { return WIFEXITED(status_) ? WEXITSTATUS(status_) : -WTERMSIG(status_); }
   std::string logs() const {
-    return "--- " + log_base_ + ".stdout\n" + readFile(log_base_ + ".stdout") + "--- " +
-           log_base_ + ".stderr\n" + readFile(log_base_ + ".stderr");
+    return "--- " + log_base_ + ".stdout\n" + readFile(log_base_ + ".stdout") + "--- " + log_base_ +
+           ".stderr\n" + readFile(log_base_ + ".stderr");
   }
   // A "Vm...:" line of /proc/<pid>/status, in KiB; -1 when unknown.
   long statusKb(const char* field) const {
@@ -370,8 +380,9 @@ class Process {
     }
     return -1;
   }
-  // User + system CPU seconds so far (this process only, threads included).
-  double cpuSeconds() const {
+  // User + system CPU seconds so far (this process only, threads included); `sys_only`: the
+  // system part alone.
+  double cpuSeconds(bool sys_only = false) const {
     const std::string stat = readFile("/proc/" + std::to_string(pid_) + "/stat");
     const auto close = stat.rfind(')');
     if (close == std::string::npos) {
@@ -388,7 +399,8 @@ class Process {
         stime = std::stoull(field);
       }
     }
-    return static_cast<double>(utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+    return static_cast<double>(sys_only ? stime : utime + stime) /
+           static_cast<double>(::sysconf(_SC_CLK_TCK));
   }
 
  private:
@@ -596,8 +608,8 @@ class CountingProxy {
         (side == 0 ? up_ : down_) += got;
         ssize_t sent = 0;
         while (sent < got) {
-          const ssize_t w = ::send(to, buf.data() + sent, static_cast<size_t>(got - sent),
-                                   MSG_NOSIGNAL);
+          const ssize_t w =
+              ::send(to, buf.data() + sent, static_cast<size_t>(got - sent), MSG_NOSIGNAL);
           if (w <= 0) {
             open = false;
             break;
@@ -700,8 +712,8 @@ class Db {
     }
     std::string out;
     while (sqlite3_step(s) == SQLITE_ROW) {
-      out += (out.empty() ? "" : "; ") + std::string(reinterpret_cast<const char*>(
-                                             sqlite3_column_text(s, 3)));
+      out += (out.empty() ? "" : "; ") +
+             std::string(reinterpret_cast<const char*>(sqlite3_column_text(s, 3)));
     }
     sqlite3_finalize(s);
     return out;
@@ -852,11 +864,11 @@ class Hub {
     }
   }
   std::string enrolmentCode() const {
-    const auto r = http(port_, "POST", "/api/v1/admin/enrolment-codes",
-                        std::string("{\"region\":\"") + kRegion + "\",\"ttl_s\":3600}",
-                        admin_token_);
-    check(r.status == 201, "creating an enrolment code: HTTP " + std::to_string(r.status) + " " +
-                               r.body);
+    const auto r =
+        http(port_, "POST", "/api/v1/admin/enrolment-codes",
+             std::string("{\"region\":\"") + kRegion + "\",\"ttl_s\":3600}", admin_token_);
+    check(r.status == 201,
+          "creating an enrolment code: HTTP " + std::to_string(r.status) + " " + r.body);
     return jsonString(r.body, "code");
   }
   uint16_t port() const { return port_; }
@@ -890,23 +902,22 @@ class AgentHome {
 
   // Sync off, the bench plugin on: `--once` loads the rows.
   void configureLoad(int64_t rows) const {
-    writeFile(configPath(), std::string("agent.region = ") + kRegion +
-                                "\nagent.state_dir = " + stateDir() +
-                                "\nplugins.dir = " + pluginDir() + "\nplugins.enabled = " +
-                                kPlugin + "\nplugin.bench.rows = " + std::to_string(rows) +
-                                "\nstatus.listen = off\nlog.level = warning\n");
+    writeFile(configPath(),
+              std::string("agent.region = ") + kRegion + "\nagent.state_dir = " + stateDir() +
+                  "\nplugins.dir = " + pluginDir() + "\nplugins.enabled = " + kPlugin +
+                  "\nplugin.bench.rows = " + std::to_string(rows) +
+                  "\nstatus.listen = off\nlog.level = warning\n");
   }
   // The daemon: no plugin runs (the rows are in the store already), sync to `hub_url`, status
   // API on a free loopback port. Heartbeats at the shipped default (60 s), so within a phase
   // the only exchanges are the sync rounds; phase 3 measures a heartbeat round on its own.
   void configureDaemon(const std::string& hub_url) const {
-    writeFile(configPath(), std::string("agent.region = ") + kRegion +
-                                "\nagent.state_dir = " + stateDir() +
-                                "\nplugins.dir = " + pluginDir() +
+    writeFile(configPath(), std::string("agent.region = ") + kRegion + "\nagent.state_dir = " +
+                                stateDir() + "\nplugins.dir = " + pluginDir() +
                                 "\nplugins.enabled =\nstatus.listen = 127.0.0.1:0\n"
                                 "log.level = information\nsync.hub_url = " +
                                 hub_url + "\nsync.zstd_level = " + std::to_string(o_.zstd_level) +
-                                "\n");
+                                "\n" + o_.agent_extra);
   }
   void runOnce() const {
     Process p(o_.agent_exe, {"--config", configPath(), "--once"}, root_ + "/agent-once");
@@ -916,9 +927,8 @@ class AgentHome {
   void start(const std::string& tag) {
     std::error_code ec;
     fs::remove(stateDir() + "/status.port", ec);
-    proc_ = std::make_unique<Process>(o_.agent_exe,
-                                      std::vector<std::string>{"--config", configPath()},
-                                      root_ + "/agent-" + tag);
+    proc_ = std::make_unique<Process>(
+        o_.agent_exe, std::vector<std::string>{"--config", configPath()}, root_ + "/agent-" + tag);
   }
   void stop() {
     if (proc_) {
@@ -953,8 +963,8 @@ struct Columns {
 
 Columns agentColumns(Db& agent) {
   Columns c;
-  c.table = agent.text(
-      "SELECT table_name FROM _datasets WHERE plugin = 'bench' AND name = 'shipments'");
+  c.table =
+      agent.text("SELECT table_name FROM _datasets WHERE plugin = 'bench' AND name = 'shipments'");
   check(!c.table.empty(), "the agent store has no bench/shipments dataset");
   sqlite3_stmt* s = agent.stmt(
       "SELECT c.name FROM _columns c JOIN _datasets d ON d.id = c.dataset_id "
@@ -972,8 +982,8 @@ std::string compareStores(const std::string& agent_db, const std::string& hub_db
   Db agent(agent_db, true);
   Db hub(hub_db, true);
   const Columns c = agentColumns(agent);
-  const std::string hub_table = hub.text(
-      "SELECT table_name FROM _datasets WHERE plugin = 'bench' AND name = 'shipments'");
+  const std::string hub_table =
+      hub.text("SELECT table_name FROM _datasets WHERE plugin = 'bench' AND name = 'shipments'");
   if (hub_table.empty()) {
     return "the hub has no bench/shipments dataset";
   }
@@ -1051,11 +1061,13 @@ struct RepResult {
   long agent_hwm_kb = 0;
   double hub_cpu_s = 0;
   double agent_cpu_s = 0;
+  double hub_sys_s = 0;  // of which in the kernel
+  double agent_sys_s = 0;
   int64_t sync_exchanges = 0;
   int64_t agent_bytes_sent = -1;  // the agent's status: sync.bytes_sent
-  double hub_busy_s = 0;      // sum over sync requests, first byte to answer
-  double last_request_s = 0;  // the last sync request alone
-  double agent_busy_s = 0;    // between an answer and the next request
+  double hub_busy_s = 0;          // sum over sync requests, first byte to answer
+  double last_request_s = 0;      // the last sync request alone
+  double agent_busy_s = 0;        // between an answer and the next request
   // 2. incremental
   int64_t inc_wire = 0;
   int64_t inc_sync_wire = 0;
@@ -1104,8 +1116,8 @@ std::string kib(int64_t bytes) {
 
 void printExchanges(const std::vector<Exchange>& list, const char* indent) {
   for (const auto& e : list) {
-    std::printf("%s%8.3f s  %-36s up %8" PRId64 "  down %6" PRId64 "  answered in %.3f s\n",
-                indent, e.at_s, e.request_line.c_str(), e.up, e.down, e.done_s - e.at_s);
+    std::printf("%s%8.3f s  %-36s up %8" PRId64 "  down %6" PRId64 "  answered in %.3f s\n", indent,
+                e.at_s, e.request_line.c_str(), e.up, e.down, e.done_s - e.at_s);
   }
 }
 
@@ -1184,8 +1196,7 @@ RepResult runRep(const Options& o, const std::string& root, int rep) {
   const double load_s = secondsOf(Clock::now() - load_started);
   std::string agent_id;
   {
-    auto c = exportsync::agent::enrol(proxy_url, hub.enrolmentCode(), "", kRegion,
-                                      home.stateDir());
+    auto c = exportsync::agent::enrol(proxy_url, hub.enrolmentCode(), "", kRegion, home.stateDir());
     check(c.isOk(), "enrolment: " + c.status().message());
     agent_id = c->agent_id;
   }
@@ -1201,7 +1212,8 @@ RepResult runRep(const Options& o, const std::string& root, int rep) {
   const int64_t seq1 = lastSeq();
   check(agent_db.integer("SELECT count(*) FROM _changes") == o.rows,
         "the change log should hold one insert per row");
-  std::printf("  rep %d: loaded %" PRId64 " rows into the agent store in %.2f s (--once, sync off)"
+  std::printf("  rep %d: loaded %" PRId64
+              " rows into the agent store in %.2f s (--once, sync off)"
               "; agent %s\n",
               rep, loaded, load_s, agent_id.c_str());
 
@@ -1237,19 +1249,29 @@ RepResult runRep(const Options& o, const std::string& root, int rep) {
   r.agent_hwm_kb = home.process().statusKb("VmHWM");
   r.hub_cpu_s = hub.process().cpuSeconds();
   r.agent_cpu_s = home.process().cpuSeconds();
+  r.hub_sys_s = hub.process().cpuSeconds(true);
+  r.agent_sys_s = home.process().cpuSeconds(true);
   r.wire_up = proxy.up() - up0;
   r.wire_down = proxy.down() - down0;
   {
     // The agent's own count (HubClient: request heads and bodies it wrote), for comparison.
-    const std::string status = home.status();
-    try {
-      Poco::JSON::Parser parser;
-      auto json = parser.parse(status).extract<Poco::JSON::Object::Ptr>();
-      auto sync = json->getObject("sync");
-      r.agent_bytes_sent = sync ? sync->optValue<int64_t>("bytes_sent", -1) : -1;
-    } catch (const Poco::Exception&) {
-      r.agent_bytes_sent = -1;
-    }
+    // Its status is updated just after the purge that waitAgentAcked saw: wait for it.
+    waitUntil(
+        [&] {
+          try {
+            Poco::JSON::Parser parser;
+            auto json = parser.parse(home.status()).extract<Poco::JSON::Object::Ptr>();
+            auto sync = json->getObject("sync");
+            if (!sync || sync->optValue<int64_t>("acked_seq", -1) < seq1) {
+              return false;
+            }
+            r.agent_bytes_sent = sync->optValue<int64_t>("bytes_sent", -1);
+            return true;
+          } catch (const Poco::Exception&) {
+            return false;
+          }
+        },
+        milliseconds(10000), milliseconds(10));
   }
   {
     const auto list = proxy.exchanges(ex0);
@@ -1284,22 +1306,26 @@ RepResult runRep(const Options& o, const std::string& root, int rep) {
     check(diff.empty(), "after the initial sync, hub and agent differ: " + diff);
     check(r.rows_compared == o.rows, "compared " + std::to_string(r.rows_compared) + " rows");
   }
-  std::printf(
-      "  rep %d: 1. end to end  %" PRId64 " rows in %.3f s = %.0f rows/s; wire %s (up %s, down "
-      "%s) in %" PRId64 " sync requests; CSV %s, ratio %.3f; peak RSS hub %.1f MiB, agent "
-      "%.1f MiB; CPU hub %.2f s, agent %.2f s; %.3f s from the first byte\n",
-      rep, o.rows, r.e2e_s, r.rows_per_s, kib(r.wire_up + r.wire_down).c_str(),
-      kib(r.wire_up).c_str(), kib(r.wire_down).c_str(), r.sync_exchanges,
-      kib(static_cast<int64_t>(r.csv_bytes)).c_str(),
-      static_cast<double>(r.wire_up + r.wire_down) / static_cast<double>(r.csv_bytes),
-      static_cast<double>(r.hub_hwm_kb) / 1024.0, static_cast<double>(r.agent_hwm_kb) / 1024.0,
-      r.hub_cpu_s, r.agent_cpu_s, r.e2e_from_first_byte_s);
+  std::printf("  rep %d: 1. end to end  %" PRId64
+              " rows in %.3f s = %.0f rows/s; wire %s (up %s, down "
+              "%s) in %" PRId64
+              " sync requests; CSV %s, ratio %.3f; peak RSS hub %.1f MiB, agent "
+              "%.1f MiB; CPU hub %.2f s (%.2f s system), agent %.2f s (%.2f s system); %.3f s from "
+              "the first byte\n",
+              rep, o.rows, r.e2e_s, r.rows_per_s, kib(r.wire_up + r.wire_down).c_str(),
+              kib(r.wire_up).c_str(), kib(r.wire_down).c_str(), r.sync_exchanges,
+              kib(static_cast<int64_t>(r.csv_bytes)).c_str(),
+              static_cast<double>(r.wire_up + r.wire_down) / static_cast<double>(r.csv_bytes),
+              static_cast<double>(r.hub_hwm_kb) / 1024.0,
+              static_cast<double>(r.agent_hwm_kb) / 1024.0, r.hub_cpu_s, r.hub_sys_s, r.agent_cpu_s,
+              r.agent_sys_s, r.e2e_from_first_byte_s);
   std::printf("         the agent's own count (status sync.bytes_sent): %" PRId64
               " B sent; the proxy saw %" PRId64 " B up\n",
               r.agent_bytes_sent, r.wire_up);
-  std::printf("         time line: hub answering sync requests %.3f s (the last one %.3f s), agent "
-              "between answers %.3f s\n",
-              r.hub_busy_s, r.last_request_s, r.agent_busy_s);
+  std::printf(
+      "         time line: hub answering sync requests %.3f s (the last one %.3f s), agent "
+      "between answers %.3f s\n",
+      r.hub_busy_s, r.last_request_s, r.agent_busy_s);
 
   if (o.e2e_only) {
     home.stop();
@@ -1453,9 +1479,7 @@ RepResult runRep(const Options& o, const std::string& root, int rep) {
       std::printf("           agent, sync mark:     %s\n",
                   agent_db.plan("SELECT value FROM _meta WHERE key = 'sync_acked'").c_str());
       std::printf("           hub, agent by token:  %s\n",
-                  hub_db
-                      .plan("SELECT id, mark FROM _agents WHERE token_hash = 'x'")
-                      .c_str());
+                  hub_db.plan("SELECT id, mark FROM _agents WHERE token_hash = 'x'").c_str());
       std::printf("           hub, heartbeat:       %s\n",
                   hub_db.plan("UPDATE _agents SET status_json = 'x', last_seen = 1 WHERE id = 'a'")
                       .c_str());
@@ -1470,8 +1494,8 @@ RepResult runRep(const Options& o, const std::string& root, int rep) {
     exportsync::Row row;
     exportsync::bench::fillShipment(first_id, row);
     const std::string sql = sqlForRow(cols.table, row);
-    const std::string seen = "SELECT count(*) FROM " + quoteIdent(cols.table) +
-                             " WHERE _agent = ?1 AND id = ?2";
+    const std::string seen =
+        "SELECT count(*) FROM " + quoteIdent(cols.table) + " WHERE _agent = ?1 AND id = ?2";
     for (int t = 0; t < trials; ++t) {
       exportsync::bench::fillShipment(first_id + t, row);
       const auto& id = std::get<std::string>(field(row, "id").storage());
@@ -1495,8 +1519,8 @@ RepResult runRep(const Options& o, const std::string& root, int rep) {
       }
       const auto c2 = Clock::now();
       sqlite3_reset(s);
-      check(visible, std::string("freshness (") + tag + "): row " + id +
-                         " not at the hub after 90 s");
+      check(visible,
+            std::string("freshness (") + tag + "): row " + id + " not at the hub after 90 s");
       out.push_back(secondsOf(c2 - c1) * 1000.0);
       if (commits != nullptr) {
         commits->push_back(secondsOf(c1 - c0) * 1000.0);
@@ -1530,7 +1554,8 @@ RepResult runRep(const Options& o, const std::string& root, int rep) {
     r.commit_p50_ms = percentile(commits, 50);
     std::printf(
         "  rep %d: 4. freshness (%d trials, direct): p50 %.1f ms, p99 %.1f ms, max %.1f ms, "
-        "%" PRId64 " over 1 s (the agent's commit itself: p50 %.1f ms; via the proxy, %zu "
+        "%" PRId64
+        " over 1 s (the agent's commit itself: p50 %.1f ms; via the proxy, %zu "
         "trials: p50 %.1f ms)\n",
         rep, o.trials, r.fresh_p50_ms, r.fresh_p99_ms, r.fresh_max_ms, r.fresh_late,
         r.commit_p50_ms, via_proxy.size(), r.fresh_proxy_p50_ms);
@@ -1602,11 +1627,12 @@ int main(int argc, char** argv) {
   for (const auto& exe : {o.agent_exe, o.hub_exe, o.bench_plugin}) {
     check(::access(exe.c_str(), R_OK) == 0, "missing " + exe + " (build it first)");
   }
-  std::printf("exportsync-sync-bench: %" PRId64 " rows of %d columns, %d repetition(s)%s\n",
-              o.rows, exportsync::bench::kColumnCount, o.reps,
+  std::printf("exportsync-sync-bench: %" PRId64 " rows of %d columns, %d repetition(s)%s\n", o.rows,
+              exportsync::bench::kColumnCount, o.reps,
               o.smoke ? " (smoke: sizes too small to judge the targets)" : "");
-  std::printf("  hub and agent: separate processes on 127.0.0.1, SQLite WAL + synchronous=FULL at "
-              "both ends; wire = HTTP bytes both ways through a counting proxy\n");
+  std::printf(
+      "  hub and agent: separate processes on 127.0.0.1, SQLite WAL + synchronous=FULL at "
+      "both ends; wire = HTTP bytes both ways through a counting proxy\n");
   std::printf("  host: %u CPUs, load average %s (before)\n", std::thread::hardware_concurrency(),
               loadAverage().c_str());
   std::fflush(stdout);
@@ -1637,39 +1663,53 @@ int main(int argc, char** argv) {
   std::printf("  1. end to end, %" PRId64 " rows (%.1f bytes/row as CSV, %.1f MiB)\n", o.rows,
               csv / static_cast<double>(o.rows), csv / kMiB);
   std::printf("     rate                  %9.0f rows/s%s   target >= %.0f: %s\n", rows_s,
-              spreadOf(rs, [](const RepResult& r) { return r.rows_per_s; }, 0).c_str(),
+              spreadOf(
+                  rs, [](const RepResult& r) { return r.rows_per_s; }, 0)
+                  .c_str(),
               kTargetRowsPerS, verdict(rows_s >= kTargetRowsPerS));
   std::printf("     time                  %9.3f s%s\n",
               medianOf(rs, [](const RepResult& r) { return r.e2e_s; }),
-              spreadOf(rs, [](const RepResult& r) { return r.e2e_s; }, 3).c_str());
-  std::printf("     bytes on the wire     %9.0f B (%s; up %s, down %s)\n", wire,
-              kib(static_cast<int64_t>(wire)).c_str(),
-              kib(static_cast<int64_t>(medianOf(rs, [](const RepResult& r) { return r.wire_up; })))
-                  .c_str(),
-              kib(static_cast<int64_t>(
-                      medianOf(rs, [](const RepResult& r) { return r.wire_down; })))
+              spreadOf(
+                  rs, [](const RepResult& r) { return r.e2e_s; }, 3)
                   .c_str());
+  std::printf(
+      "     bytes on the wire     %9.0f B (%s; up %s, down %s)\n", wire,
+      kib(static_cast<int64_t>(wire)).c_str(),
+      kib(static_cast<int64_t>(medianOf(rs, [](const RepResult& r) { return r.wire_up; }))).c_str(),
+      kib(static_cast<int64_t>(medianOf(rs, [](const RepResult& r) {
+        return r.wire_down;
+      }))).c_str());
   std::printf("     wire / CSV            %9.3f%s   target <= %.2f: %s\n", ratio,
-              spreadOf(rs,
-                       [](const RepResult& r) {
-                         return static_cast<double>(r.wire_up + r.wire_down) /
-                                static_cast<double>(r.csv_bytes);
-                       },
-                       3)
+              spreadOf(
+                  rs,
+                  [](const RepResult& r) {
+                    return static_cast<double>(r.wire_up + r.wire_down) /
+                           static_cast<double>(r.csv_bytes);
+                  },
+                  3)
                   .c_str(),
               kTargetWireRatio, verdict(ratio <= kTargetWireRatio));
   std::printf("     zstd -3 of the CSV    %9.3f of the CSV (reference)\n", zstd_ratio);
   std::printf("     peak RSS (VmHWM)      hub %.1f MiB, agent %.1f MiB (after the sync)\n",
               medianOf(rs, [](const RepResult& r) { return r.hub_hwm_kb; }) / 1024.0,
               medianOf(rs, [](const RepResult& r) { return r.agent_hwm_kb; }) / 1024.0);
-  std::printf("     CPU time              hub %.2f s, agent %.2f s\n",
-              medianOf(rs, [](const RepResult& r) { return r.hub_cpu_s; }),
-              medianOf(rs, [](const RepResult& r) { return r.agent_cpu_s; }));
-  std::printf("     time line             hub answering %.3f s (last request %.3f s), agent "
-              "between answers %.3f s\n",
-              medianOf(rs, [](const RepResult& r) { return r.hub_busy_s; }),
-              medianOf(rs, [](const RepResult& r) { return r.last_request_s; }),
-              medianOf(rs, [](const RepResult& r) { return r.agent_busy_s; }));
+  std::printf(
+      "     CPU time              hub %.2f s (%.2f s system), agent %.2f s (%.2f s "
+      "system)\n",
+      medianOf(rs, [](const RepResult& r) { return r.hub_cpu_s; }),
+      medianOf(rs, [](const RepResult& r) { return r.hub_sys_s; }),
+      medianOf(rs, [](const RepResult& r) { return r.agent_cpu_s; }),
+      medianOf(rs, [](const RepResult& r) { return r.agent_sys_s; }));
+  std::printf(
+      "     time line             hub answering %.3f s (last request %.3f s), agent "
+      "between answers %.3f s\n",
+      medianOf(rs, [](const RepResult& r) { return r.hub_busy_s; }),
+      medianOf(rs, [](const RepResult& r) { return r.last_request_s; }),
+      medianOf(rs, [](const RepResult& r) { return r.agent_busy_s; }));
+  if (o.e2e_only) {
+    std::printf("  host: load average %s (after)\n", loadAverage().c_str());
+    return 0;
+  }
   std::printf("  2. incremental, %" PRId64 " updated + %" PRId64 " inserted + %" PRId64
               " deleted rows\n",
               o.updates, o.inserts, o.deletes);
@@ -1677,12 +1717,12 @@ int main(int argc, char** argv) {
               medianOf(rs, [](const RepResult& r) { return r.inc_wire; }),
               medianOf(rs, [](const RepResult& r) { return r.inc_csv_zstd; }));
   std::printf("     wire / zstd-CSV       %9.2f%s   target <= %.1f: %s\n", inc_ratio,
-              spreadOf(rs,
-                       [](const RepResult& r) {
-                         return static_cast<double>(r.inc_wire) /
-                                static_cast<double>(r.inc_csv_zstd);
-                       },
-                       2)
+              spreadOf(
+                  rs,
+                  [](const RepResult& r) {
+                    return static_cast<double>(r.inc_wire) / static_cast<double>(r.inc_csv_zstd);
+                  },
+                  2)
                   .c_str(),
               kTargetIncrementalRatio, verdict(inc_ratio <= kTargetIncrementalRatio));
   std::printf("  3. nothing changed\n");
@@ -1693,14 +1733,20 @@ int main(int argc, char** argv) {
   std::printf("  4. freshness, %d trials: commit at the agent -> visible in the hub's store\n",
               o.trials);
   std::printf("     p50                   %9.1f ms%s   target <= %.0f: %s\n", p50,
-              spreadOf(rs, [](const RepResult& r) { return r.fresh_p50_ms; }, 1).c_str(),
+              spreadOf(
+                  rs, [](const RepResult& r) { return r.fresh_p50_ms; }, 1)
+                  .c_str(),
               kTargetP50Ms, verdict(p50 <= kTargetP50Ms));
   std::printf("     p99                   %9.1f ms%s   target <= %.0f: %s\n", p99,
-              spreadOf(rs, [](const RepResult& r) { return r.fresh_p99_ms; }, 1).c_str(),
+              spreadOf(
+                  rs, [](const RepResult& r) { return r.fresh_p99_ms; }, 1)
+                  .c_str(),
               kTargetP99Ms, verdict(p99 <= kTargetP99Ms));
   std::printf("     max                   %9.1f ms%s; trials over 1 s: %.0f\n",
               medianOf(rs, [](const RepResult& r) { return r.fresh_max_ms; }),
-              spreadOf(rs, [](const RepResult& r) { return r.fresh_max_ms; }, 1).c_str(),
+              spreadOf(
+                  rs, [](const RepResult& r) { return r.fresh_max_ms; }, 1)
+                  .c_str(),
               medianOf(rs, [](const RepResult& r) { return r.fresh_late; }));
   std::printf("  host: load average %s (after)\n", loadAverage().c_str());
   if (o.smoke) {
