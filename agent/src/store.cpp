@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <unordered_map>
 
+#include "exportsync/random.hpp"
 #include "exportsync/schema_sql.hpp"
 #include "exportsync/sqlite.hpp"
 
@@ -66,32 +67,6 @@ CREATE TABLE _plugin_health(
 const char* const kMigrations[] = {kMigrationV1};
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == Store::kSchemaVersion,
               "one migration per schema version");
-
-std::string randomHex(size_t bytes) {
-  std::string raw(bytes, '\0');
-  const int fd = ::open("/dev/urandom", O_RDONLY | O_CLOEXEC);
-  size_t got = 0;
-  while (fd >= 0 && got < bytes) {
-    const ssize_t n = ::read(fd, raw.data() + got, bytes - got);
-    if (n <= 0) {
-      break;
-    }
-    got += static_cast<size_t>(n);
-  }
-  if (fd >= 0) {
-    ::close(fd);
-  }
-  if (got < bytes) {
-    std::abort();  // no entropy source: nothing sensible to do
-  }
-  static const char* const kHex = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : raw) {
-    out += kHex[c >> 4];
-    out += kHex[c & 15];
-  }
-  return out;
-}
 
 // Expression giving a column's value in the row image. Reals become text with 17 significant
 // digits, because SQLite's JSON keeps only 15 and the image must round-trip exactly.

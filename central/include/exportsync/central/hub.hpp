@@ -42,8 +42,6 @@ Result<HubConfig> loadHubConfig(const std::string& path);
 
 /// SHA-256 of `text`, lower-case hex.
 std::string sha256Hex(const std::string& text);
-/// `bytes` random bytes from the system CSPRNG, as lower-case hex.
-std::string randomHex(size_t bytes);
 
 class Hub {
  public:
