@@ -13,6 +13,7 @@
 #include <set>
 
 #include "exportsync/agent/plugin_runtime.hpp"
+#include "exportsync/schema_sql.hpp"
 
 namespace exportsync::agent {
 namespace {
@@ -109,14 +110,7 @@ bool isDirectory(const std::string& path) {
 
 }  // namespace
 
-bool isValidRegion(const std::string& code) {
-  if (code.size() != 5 || code.compare(0, 3, "MA-") != 0 || code[3] < '0' || code[3] > '1' ||
-      code[4] < '0' || code[4] > '9') {
-    return false;
-  }
-  const int n = (code[3] - '0') * 10 + (code[4] - '0');
-  return n >= 1 && n <= 12;
-}
+bool isValidRegion(const std::string& code) { return schema::isValidRegion(code); }
 
 std::string configHash(const PluginConfig& plugin) {
   uint64_t h = 1469598103934665603ULL;

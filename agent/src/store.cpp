@@ -144,13 +144,7 @@ void formatDate(int64_t days, char* buf, size_t size) {
 }  // namespace
 
 std::string datasetTableName(const std::string& plugin, const std::string& dataset) {
-  std::string t = plugin + "__" + dataset;
-  for (auto& c : t) {
-    if (c == '-') {
-      c = '_';
-    }
-  }
-  return t;
+  return schema::tableName(plugin, dataset);
 }
 
 // --- Writer -------------------------------------------------------------------------------
@@ -516,33 +510,8 @@ Status Store::applySchema(const std::string& plugin, const DatasetSpec& declared
       return fail(db.error("updating the dataset version"));
     }
   }
-  if (auto st = db.exec("DELETE FROM _columns WHERE dataset_id = " + std::to_string(target.id));
-      !st) {
+  if (auto st = schema::writeColumns(db, target.id, target.spec); !st) {
     return fail(st);
-  }
-  auto col = db.prepare(
-      "INSERT INTO _columns(dataset_id, position, name, type, key_position, "
-      "nullable) VALUES(?, ?, ?, ?, ?, ?)");
-  if (!col) {
-    return fail(col.status());
-  }
-  int64_t key_pos = 0;
-  for (size_t i = 0; i < target.spec.columns.size(); ++i) {
-    const auto& c = target.spec.columns[i];
-    col->reset();
-    col->bind(1, target.id);
-    col->bind(2, static_cast<int64_t>(i));
-    col->bind(3, c.name);
-    col->bind(4, std::string(typeName(c.type)));
-    if (c.key) {
-      col->bind(5, key_pos++);
-    } else {
-      col->bindNull(5);
-    }
-    col->bind(6, static_cast<int64_t>(c.nullable ? 1 : 0));
-    if (col->step() != SQLITE_DONE) {
-      return fail(db.error("recording columns"));
-    }
   }
   if (auto st = db.exec(sql + triggersSql(target)); !st) {
     return fail(st);

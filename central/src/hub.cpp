@@ -40,6 +40,7 @@
 
 #include "exportsync/protocol/batch.hpp"
 #include "exportsync/random.hpp"
+#include "exportsync/schema_sql.hpp"
 
 namespace exportsync::central {
 
@@ -67,15 +68,6 @@ bool isLoopback(const std::string& host) {
   } catch (const Poco::Exception&) {
     return host == "localhost";
   }
-}
-
-bool validRegion(const std::string& code) {
-  if (code.size() != 5 || code.compare(0, 3, "MA-") != 0 || code[3] < '0' || code[3] > '1' ||
-      code[4] < '0' || code[4] > '9') {
-    return false;
-  }
-  const int n = (code[3] - '0') * 10 + (code[4] - '0');
-  return n >= 1 && n <= 12;
 }
 
 // Enrolment codes: 12 characters from an alphabet without look-alikes, shown as XXXX-XXXX-XXXX.
@@ -679,7 +671,7 @@ struct Hub::Impl {
                 "body is not a JSON object: " + e.displayText());
       return;
     }
-    if (!validRegion(region)) {
+    if (!schema::isValidRegion(region)) {
       sendError(res, HTTPResponse::HTTP_BAD_REQUEST, "bad-region",
                 "region '" + region + "' is not a region code; use MA-01 to MA-12");
       return;
@@ -772,7 +764,7 @@ struct Hub::Impl {
         region = v;
       }
     }
-    if (!region.empty() && !validRegion(region)) {
+    if (!region.empty() && !schema::isValidRegion(region)) {
       sendError(res, HTTPResponse::HTTP_BAD_REQUEST, "bad-region",
                 "region '" + region + "' is not a region code; use MA-01 to MA-12");
       return;

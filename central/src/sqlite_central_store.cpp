@@ -60,16 +60,6 @@ struct HubDataset {
   std::vector<size_t> key;  // positions of key columns in spec.columns
 };
 
-std::string tableName(const std::string& plugin, const std::string& dataset) {
-  std::string t = plugin + "__" + dataset;
-  for (auto& c : t) {
-    if (c == '-') {
-      c = '_';
-    }
-  }
-  return t;
-}
-
 // Date::toIso and Timestamp::toIso without snprintf, which costs more than the rest of binding
 // a row: the same text for years 0 to 9999; nullptr outside them (the caller uses toIso).
 char* put2(char* p, int64_t v) {
@@ -747,7 +737,7 @@ class SqliteCentralStore final : public CentralStore {
     HubDataset target;
     if (it == datasets_.end()) {
       target.spec = declared;
-      target.table = tableName(d.plugin, d.name);
+      target.table = schema::tableName(d.plugin, d.name);
       std::string defs =
           "\"_agent\" TEXT NOT NULL, \"_region\" TEXT NOT NULL, "
           "\"_seq\" INTEGER NOT NULL";
@@ -821,25 +811,8 @@ class SqliteCentralStore final : public CentralStore {
         return db_.error("recording " + where);
       }
     }
-    (void)db_.exec("DELETE FROM _columns WHERE dataset_id = " + std::to_string(target.id));
-    auto col = db_.prepare("INSERT INTO _columns VALUES(?, ?, ?, ?, ?, ?)");
-    int64_t kp = 0;
-    for (size_t i = 0; i < target.spec.columns.size(); ++i) {
-      const auto& c = target.spec.columns[i];
-      col->reset();
-      col->bind(1, target.id);
-      col->bind(2, static_cast<int64_t>(i));
-      col->bind(3, c.name);
-      col->bind(4, std::string(typeName(c.type)));
-      if (c.key) {
-        col->bind(5, kp++);
-      } else {
-        col->bindNull(5);
-      }
-      col->bind(6, static_cast<int64_t>(c.nullable ? 1 : 0));
-      if (col->step() != SQLITE_DONE) {
-        return db_.error("recording columns of " + where);
-      }
+    if (auto st = schema::writeColumns(db_, target.id, target.spec); !st) {
+      return st.withContext(where);
     }
     statements_.erase(target.id);
     auto& slot = datasets_[{d.plugin, d.name}];

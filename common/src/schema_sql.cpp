@@ -102,4 +102,55 @@ std::string compareSpecs(const DatasetSpec& stored, const DatasetSpec& declared,
   return {};
 }
 
+std::string tableName(const std::string& plugin, const std::string& dataset) {
+  std::string t = plugin + "__" + dataset;
+  for (auto& c : t) {
+    if (c == '-') {
+      c = '_';
+    }
+  }
+  return t;
+}
+
+Status writeColumns(sql::Db& db, int64_t dataset_id, const DatasetSpec& spec) {
+  if (auto st = db.exec("DELETE FROM _columns WHERE dataset_id = " + std::to_string(dataset_id));
+      !st) {
+    return st;
+  }
+  auto col = db.prepare(
+      "INSERT INTO _columns(dataset_id, position, name, type, key_position, nullable) "
+      "VALUES(?, ?, ?, ?, ?, ?)");
+  if (!col) {
+    return col.status();
+  }
+  int64_t key_pos = 0;
+  for (size_t i = 0; i < spec.columns.size(); ++i) {
+    const auto& c = spec.columns[i];
+    col->reset();
+    col->bind(1, dataset_id);
+    col->bind(2, static_cast<int64_t>(i));
+    col->bind(3, c.name);
+    col->bind(4, std::string(typeName(c.type)));
+    if (c.key) {
+      col->bind(5, key_pos++);
+    } else {
+      col->bindNull(5);
+    }
+    col->bind(6, static_cast<int64_t>(c.nullable ? 1 : 0));
+    if (col->step() != SQLITE_DONE) {
+      return db.error("recording the columns of dataset '" + spec.name + "'");
+    }
+  }
+  return Status::ok();
+}
+
+bool isValidRegion(const std::string& code) {
+  if (code.size() != 5 || code.compare(0, 3, "MA-") != 0 || code[3] < '0' || code[3] > '1' ||
+      code[4] < '0' || code[4] > '9') {
+    return false;
+  }
+  const int n = (code[3] - '0') * 10 + (code[4] - '0');
+  return n >= 1 && n <= 12;
+}
+
 }  // namespace exportsync::schema

@@ -8,6 +8,8 @@
 #include <vector>
 
 #include "exportsync/dataset.hpp"
+#include "exportsync/sqlite.hpp"
+#include "exportsync/status.hpp"
 
 namespace exportsync::schema {
 
@@ -24,5 +26,15 @@ std::vector<const Column*> keyColumns(const DatasetSpec& spec);
 /// empty string; fills `added` with the declared columns the store lacks (all nullable).
 std::string compareSpecs(const DatasetSpec& stored, const DatasetSpec& declared,
                          std::vector<Column>& added);
+
+/// SQLite table of a plugin's dataset: <plugin>__<dataset>, '-' as '_'.
+std::string tableName(const std::string& plugin, const std::string& dataset);
+
+/// Replaces the `_columns` rows of a dataset (both stores share that table's shape) with
+/// `spec`'s columns, in table order. Runs inside the caller's transaction.
+Status writeColumns(sql::Db& db, int64_t dataset_id, const DatasetSpec& spec);
+
+/// Region codes MA-01 … MA-12 (ISO 3166-2:MA).
+bool isValidRegion(const std::string& code);
 
 }  // namespace exportsync::schema
