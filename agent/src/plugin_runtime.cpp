@@ -128,6 +128,8 @@ struct HostCtx {
   Store* store = nullptr;
   RunStats* stats = nullptr;
   std::vector<std::pair<std::string, std::string>> renames;
+  // The store's writer per declared dataset (same index as `declared`), valid for the run.
+  std::vector<Store::Writer*> writers;
 };
 
 HostCtx& ctxOf(es_host_ptr p) { return *reinterpret_cast<HostCtx*>(p); }
@@ -139,6 +141,21 @@ es_status failCall(HostCtx& c, es_status code, std::string msg) {
 
 es_status notNow(HostCtx& c, const char* what, const char* when) {
   return failCall(c, ES_ERR_INVALID, std::string(what) + " may only be called during " + when);
+}
+
+// The writer of a declared dataset, made on first use in the run; nullptr with c.error set.
+Store::Writer* writerFor(HostCtx& c, const DatasetSpec& spec, es_status& code) {
+  const auto i = static_cast<size_t>(&spec - c.declared.data());
+  c.writers.resize(c.declared.size(), nullptr);
+  if (c.writers[i] == nullptr) {
+    auto w = c.store->writer(c.plugin->name(), spec);
+    if (!w) {
+      code = failCall(c, static_cast<es_status>(w.status().code()), w.status().message());
+      return nullptr;
+    }
+    c.writers[i] = *w;
+  }
+  return c.writers[i];
 }
 
 const DatasetSpec* findDeclared(HostCtx& c, const char* name, size_t len) {
@@ -251,11 +268,12 @@ const es_host_api kHostApi = [] {
       return failCall(c, ES_ERR_INVALID,
                       "dataset '" + std::string(dataset, dataset_len) + "' was not declared");
     }
-    auto w = c.store->writer(c.plugin->name(), *spec);
-    if (!w) {
-      return failCall(c, static_cast<es_status>(w.status().code()), w.status().message());
+    es_status code = ES_OK;
+    Store::Writer* w = writerFor(c, *spec, code);
+    if (w == nullptr) {
+      return code;
     }
-    auto st = (*w)->upsert(values, count);
+    auto st = w->upsert(values, count);
     if (!st) {
       return failCall(c, static_cast<es_status>(st.code()), st.message());
     }
@@ -273,11 +291,12 @@ const es_host_api kHostApi = [] {
       return failCall(c, ES_ERR_INVALID,
                       "dataset '" + std::string(dataset, dataset_len) + "' was not declared");
     }
-    auto w = c.store->writer(c.plugin->name(), *spec);
-    if (!w) {
-      return failCall(c, static_cast<es_status>(w.status().code()), w.status().message());
+    es_status code = ES_OK;
+    Store::Writer* w = writerFor(c, *spec, code);
+    if (w == nullptr) {
+      return code;
     }
-    auto st = (*w)->remove(key, count);
+    auto st = w->remove(key, count);
     if (!st) {
       return failCall(c, static_cast<es_status>(st.code()), st.message());
     }

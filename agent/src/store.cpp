@@ -3,8 +3,13 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <charconv>
 #include <cstdio>
+#include <cstring>
+#include <ctime>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "exportsync/random.hpp"
 #include "exportsync/schema_sql.hpp"
@@ -65,6 +70,9 @@ CREATE TABLE _plugin_health(
 )SQL";
 
 const char* const kMigrations[] = {kMigrationV1};
+
+// Page cache of a collect run (KiB); SQLite's default is 2,000 KiB.
+constexpr int kRunCacheKiB = 64 * 1024;
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == Store::kSchemaVersion,
               "one migration per schema version");
 
@@ -136,11 +144,6 @@ std::string dropTriggersSql(const std::string& table) {
   return s;
 }
 
-void formatDate(int64_t days, char* buf, size_t size) {
-  const auto c = detail::civilFromDays(days);
-  std::snprintf(buf, size, "%04lld-%02u-%02u", static_cast<long long>(c.year), c.month, c.day);
-}
-
 }  // namespace
 
 std::string datasetTableName(const std::string& plugin, const std::string& dataset) {
@@ -151,51 +154,185 @@ std::string datasetTableName(const std::string& plugin, const std::string& datas
 
 namespace {
 
+// A row image is a JSON array, as the capture triggers write it with json_array(): text as a
+// JSON string (control characters, '"' and '\' escaped, UTF-8 as is), integers, booleans and
+// money as numbers, reals as a string that reads back to the same double, dates and timestamps
+// as their ISO text, NULL as null.
+void appendJsonString(std::string& out, const char* s, size_t n) {
+  out += '"';
+  for (size_t i = 0; i < n; ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      case '\b': out += "\\b"; break;
+      case '\f': out += "\\f"; break;
+      default:
+        if (c < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", c);
+          out += buf;
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+  }
+  out += '"';
+}
+
+void appendInt(std::string& out, int64_t v) {
+  char buf[24];
+  const auto r = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, r.ptr);
+}
+
+// The shortest text that reads back to exactly `v` (the triggers' '%!.17g' reads back too).
+void appendReal(std::string& out, double v) {
+  if (v == 0) {
+    v = 0.0;  // SQLite stores -0.0 as 0.0
+  }
+  char buf[32];
+  const auto r = std::to_chars(buf, buf + sizeof buf, v);
+  out += '"';
+  out.append(buf, r.ptr);
+  out += '"';
+}
+
+// ISO text of a date or timestamp value, as the store keeps it; `buf` holds 32 bytes.
+size_t isoText(const es_value& v, char* buf) {
+  static_assert(Date::kIsoSize <= 32 && Timestamp::kIsoSize <= 32);
+  return v.type == ES_TYPE_DATE ? Date::fromDays(v.i64).toIso(buf)
+                                : Timestamp::fromMicros(v.i64).toIso(buf);
+}
+
+// Writes a plugin's rows and their change-log entries itself, in the run's transaction: the
+// capture triggers (which stay for writes made through plain SQLite) are suspended for the
+// tables a run writes, because a trigger program per row costs more than the row.
+//
+// New rows go in blocks of up to kBlockRows per INSERT; a block that hits an existing key is
+// undone by SQLite (statement rollback) and its rows are written one by one as an update when
+// something changed, an insert when the key is new, nothing when the row is the same. Change
+// entries follow in the same order, so the log stays in write order per key.
+//
+// Rows wait in the writer until a block is full or something must see them (another
+// dataset's write, a remove, the end of the run): the store flushes the pending writer first.
 class WriterImpl final : public Store::Writer {
  public:
-  WriterImpl(sql::Db& db, StoredDataset stored, DatasetSpec declared)
-      : db_(db), stored_(std::move(stored)), declared_(std::move(declared)) {}
+  static constexpr size_t kBlockRows = 32;
+  static constexpr size_t kMaxParams = 999;
+  static constexpr size_t kUndeclared = SIZE_MAX;
+
+  WriterImpl(sql::Db& db, StoredDataset stored, DatasetSpec declared, int64_t txn,
+             WriterImpl** active)
+      : db_(db),
+        stored_(std::move(stored)),
+        declared_(std::move(declared)),
+        txn_(txn),
+        active_(active) {}
 
   Status prepare() {
-    const std::string t = sql::quoteIdent(stored_.table);
-    std::string cols;
-    std::string params;
-    std::string sets;
-    std::string differs;
-    std::string conflict;
-    for (size_t i = 0; i < declared_.columns.size(); ++i) {
-      const auto& c = declared_.columns[i];
-      const auto q = sql::quoteIdent(c.name);
-      cols += (i != 0 ? ", " : "") + q;
-      params += (i != 0 ? ", ?" : "?");
-      if (c.key) {
-        conflict += (conflict.empty() ? "" : ", ") + q;
-        key_positions_.push_back(i);
-      } else {
-        sets += (sets.empty() ? "" : ", ") + q + " = excluded." + q;
-        differs += (differs.empty() ? "" : " OR ") + t + "." + q + " IS NOT excluded." + q;
+    const auto& cols = stored_.spec.columns;
+    for (const auto& c : cols) {
+      // A column added by a newer declaration and not declared by this one stays NULL in new
+      // rows and keeps its value in updated ones.
+      const int d = declared_.columnIndex(c.name);
+      from_declared_.push_back(d < 0 ? kUndeclared : static_cast<size_t>(d));
+      has_undeclared_ = has_undeclared_ || d < 0;
+    }
+    for (size_t k = 0; k < declared_.columns.size(); ++k) {
+      if (declared_.columns[k].key) {
+        declared_key_.push_back(k);
       }
     }
-    std::string upsert = "INSERT INTO " + t + "(" + cols + ") VALUES(" + params + ") ON CONFLICT(" +
-                         conflict + ") DO ";
-    // Only a real change is written, so re-reading the same data adds nothing to the log.
-    upsert += sets.empty() ? "NOTHING" : "UPDATE SET " + sets + " WHERE " + differs;
-    auto u = db_.prepare(upsert);
-    if (!u) {
-      return u.status();
+    for (size_t j = 0; j < cols.size(); ++j) {
+      if (cols[j].key) {
+        key_.push_back(j);
+      } else if (from_declared_[j] != kUndeclared) {
+        value_.push_back(j);
+      }
     }
-    upsert_ = std::move(u.value());
-    std::string where;
-    for (size_t k = 0; k < key_positions_.size(); ++k) {
-      where += (k != 0 ? " AND " : "") +
-               sql::quoteIdent(declared_.columns[key_positions_[k]].name) + " = ?";
+    for (size_t j : key_) {
+      const auto at = std::find(declared_key_.begin(), declared_key_.end(), from_declared_[j]);
+      key_from_call_.push_back(static_cast<size_t>(at - declared_key_.begin()));
     }
-    auto d = db_.prepare("DELETE FROM " + t + " WHERE " + where);
-    if (!d) {
-      return d.status();
+    block_rows_ = std::max<size_t>(1, std::min(kBlockRows, kMaxParams / cols.size()));
+
+    const std::string t = sql::quoteIdent(stored_.table);
+    std::string names;
+    std::string one;
+    for (size_t j = 0; j < cols.size(); ++j) {
+      names += (j != 0 ? ", " : "") + sql::quoteIdent(cols[j].name);
+      one += (j != 0 ? ", ?" : "?") + std::to_string(j + 1);
     }
-    remove_ = std::move(d.value());
-    return Status::ok();
+    std::string conflict;
+    std::string key_match;
+    for (size_t k = 0; k < key_.size(); ++k) {
+      const auto q = sql::quoteIdent(cols[key_[k]].name);
+      conflict += (k != 0 ? ", " : "") + q;
+      key_match += (k != 0 ? " AND " : "") + q + " = ?" + std::to_string(key_[k] + 1);
+    }
+    std::string block = "INSERT INTO " + t + "(" + names + ") VALUES";
+    for (size_t r = 0; r < block_rows_; ++r) {
+      block += r != 0 ? ", (" : " (";
+      for (size_t j = 0; j < cols.size(); ++j) {
+        block += j != 0 ? ", ?" : "?";
+      }
+      block += ")";
+    }
+    if (auto st = prepareInto(insert_block_, block); !st) {
+      return st;
+    }
+    if (auto st = prepareInto(insert_one_, "INSERT INTO " + t + "(" + names + ") VALUES(" + one +
+                                               ") ON CONFLICT(" + conflict + ") DO NOTHING");
+        !st) {
+      return st;
+    }
+    if (!value_.empty()) {
+      std::string sets;
+      std::string differs;
+      for (size_t v = 0; v < value_.size(); ++v) {
+        const auto q = sql::quoteIdent(cols[value_[v]].name);
+        const auto p = "?" + std::to_string(value_[v] + 1);
+        sets += (v != 0 ? ", " : "") + q + " = " + p;
+        differs += (v != 0 ? " OR " : "") + q + " IS NOT " + p;
+      }
+      // Only a real change is written, so re-reading the same data adds nothing to the log.
+      // Undeclared columns keep their values: the image of the updated row then comes back
+      // from SQLite, as the trigger would have written it.
+      std::vector<const Column*> all;
+      for (const auto& c : cols) {
+        all.push_back(&c);
+      }
+      if (auto st = prepareInto(
+              update_one_, "UPDATE " + t + " SET " + sets + " WHERE " + key_match + " AND (" +
+                               differs + ")" +
+                               (has_undeclared_ ? " RETURNING " + jsonArray(all, t.c_str()) : ""));
+          !st) {
+        return st;
+      }
+    }
+    std::string where_key;
+    for (size_t k = 0; k < key_.size(); ++k) {
+      where_key += (k != 0 ? " AND " : "") + sql::quoteIdent(cols[key_[k]].name) + " = ?" +
+                   std::to_string(k + 1);
+    }
+    if (auto st = prepareInto(remove_, "DELETE FROM " + t + " WHERE " + where_key); !st) {
+      return st;
+    }
+    const std::string head = "INSERT INTO _changes(txn, dataset_id, op, key, row, at) VALUES";
+    const std::string values =
+        "(" + std::to_string(txn_) + ", " + std::to_string(stored_.id) + ", ?, ?, ?, ?)";
+    std::string changes = head;
+    for (size_t r = 0; r < block_rows_; ++r) {
+      changes += (r != 0 ? ", " : " ") + values;
+    }
+    if (auto st = prepareInto(change_block_, changes); !st) {
+      return st;
+    }
+    return prepareInto(change_one_, head + " " + values);
   }
 
   Status upsert(const es_value* values, size_t count) override {
@@ -208,71 +345,356 @@ class WriterImpl final : public Store::Writer {
         return Status::invalid(where() + reason);
       }
     }
-    for (size_t i = 0; i < count; ++i) {
-      bind(upsert_, static_cast<int>(i + 1), values[i]);
+    if (auto st = takeTurn(); !st) {
+      return st;
     }
-    return run(upsert_, "upsert");
+    // Two writes of one key in a block would make the block fail on itself: flush first.
+    std::string key_image = image(values, key_);
+    if (!pending_keys_.insert(key_image).second) {
+      if (auto st = flush(); !st) {
+        return st;
+      }
+      pending_keys_.insert(key_image);
+    }
+    Pending row;
+    row.first_cell = cells_.size();
+    row.key = std::move(key_image);
+    for (size_t j : from_declared_) {
+      Cell cell{j == kUndeclared ? es_value{} : values[j], 0, 0};
+      if (cell.v.type == ES_TYPE_TEXT) {
+        cell.offset = arena_.size();
+        cell.size = cell.v.len;
+        arena_.append(cell.v.len == 0 ? "" : cell.v.str, cell.v.len);
+      } else if (cell.v.type == ES_TYPE_DATE || cell.v.type == ES_TYPE_TIMESTAMP) {
+        char buf[40];
+        cell.size = isoText(cell.v, buf);
+        cell.offset = arena_.size();
+        arena_.append(buf, cell.size);
+      }
+      cells_.push_back(cell);
+    }
+    row.row = rowImage(row.first_cell);
+    pending_.push_back(std::move(row));
+    return pending_.size() >= block_rows_ ? flush() : Status::ok();
   }
 
   Status remove(const es_value* key, size_t count) override {
-    if (count != key_positions_.size()) {
+    if (count != key_.size()) {
       return Status::invalid(where() + "key has " + std::to_string(count) + " values, expected " +
-                             std::to_string(key_positions_.size()));
+                             std::to_string(key_.size()));
     }
     for (size_t k = 0; k < count; ++k) {
-      if (auto reason = checkValue(declared_.columns[key_positions_[k]], key[k]); !reason.empty()) {
+      if (auto reason = checkValue(declared_.columns[declared_key_[k]], key[k]); !reason.empty()) {
         return Status::invalid(where() + reason);
       }
-      bind(remove_, static_cast<int>(k + 1), key[k]);
     }
-    return run(remove_, "remove");
+    if (auto st = takeTurn(); !st) {
+      return st;
+    }
+    if (auto st = flush(); !st) {
+      return st;
+    }
+    // The key arrives in the declared key order; the statement and the image use the stored one.
+    std::vector<Cell> cells;
+    std::string text;
+    for (size_t k = 0; k < count; ++k) {
+      Cell cell{key[key_from_call_[k]], 0, 0};
+      if (cell.v.type == ES_TYPE_TEXT) {
+        cell.offset = text.size();
+        cell.size = cell.v.len;
+        text.append(cell.v.len == 0 ? "" : cell.v.str, cell.v.len);
+      } else if (cell.v.type == ES_TYPE_DATE || cell.v.type == ES_TYPE_TIMESTAMP) {
+        char buf[40];
+        cell.size = isoText(cell.v, buf);
+        cell.offset = text.size();
+        text.append(buf, cell.size);
+      }
+      cells.push_back(cell);
+    }
+    for (size_t k = 0; k < count; ++k) {
+      bindCell(remove_, static_cast<int>(k + 1), cells[k], text);
+    }
+    const int rc = remove_.step();
+    remove_.reset();
+    if (rc != SQLITE_DONE) {
+      return fail("remove");
+    }
+    if (sqlite3_changes(db_.get()) == 0) {
+      return Status::ok();
+    }
+    std::string key_image = "[";
+    for (size_t k = 0; k < count; ++k) {
+      if (k != 0) {
+        key_image += ',';
+      }
+      appendValue(key_image, cells[k], text);
+    }
+    key_image += ']';
+    return logOne('D', key_image, nullptr);
   }
 
   const DatasetSpec& declared() const override { return declared_; }
+  const StoredDataset& stored() const { return stored_; }
+
+  /// Writes the pending rows and their change entries.
+  Status flush() {
+    if (!failed_) {
+      return failed_;
+    }
+    if (pending_.empty()) {
+      return Status::ok();
+    }
+    auto st = writePending();
+    pending_.clear();
+    pending_keys_.clear();
+    cells_.clear();
+    arena_.clear();
+    if (!st) {
+      failed_ = st;  // the run cannot commit what it has not written
+    }
+    return st;
+  }
 
  private:
+  struct Cell {
+    es_value v;
+    size_t offset;  // text, date and timestamp bytes in the arena
+    size_t size;
+  };
+  struct Pending {
+    size_t first_cell = 0;
+    std::string key;
+    std::string row;
+    char op = 0;  // 'I', 'U', or 0 when the row was already there as it is
+  };
+
   std::string where() const { return "dataset '" + declared_.name + "': "; }
 
-  static void bind(sql::Stmt& s, int i, const es_value& v) {
-    char buf[40];
-    switch (v.type) {
+  Status prepareInto(sql::Stmt& out, const std::string& sql) {
+    auto s = db_.prepare(sql);
+    if (!s) {
+      return s.status().withContext(where() + "preparing its writes");
+    }
+    out = std::move(s.value());
+    return Status::ok();
+  }
+
+  // Pending rows of another dataset go first, so the change log keeps the order of writes.
+  Status takeTurn() {
+    if (!failed_) {
+      return failed_;
+    }
+    if (*active_ != this) {
+      if (*active_ != nullptr) {
+        if (auto st = (*active_)->flush(); !st) {
+          return st;
+        }
+      }
+      *active_ = this;
+    }
+    return Status::ok();
+  }
+
+  void appendValue(std::string& out, const Cell& c, const std::string& text) const {
+    switch (c.v.type) {
       case ES_TYPE_TEXT:
-        sqlite3_bind_text(s.get(), i, v.len == 0 ? "" : v.str, static_cast<int>(v.len),
+      case ES_TYPE_DATE:
+      case ES_TYPE_TIMESTAMP: appendJsonString(out, text.data() + c.offset, c.size); break;
+      case ES_TYPE_INTEGER:
+      case ES_TYPE_BOOLEAN:
+      case ES_TYPE_MONEY: appendInt(out, c.v.i64); break;
+      case ES_TYPE_REAL: appendReal(out, c.v.f64); break;
+      default: out += "null"; break;
+    }
+  }
+
+  // The key image straight from the plugin's values (before they are copied).
+  std::string image(const es_value* values, const std::vector<size_t>& stored_cols) const {
+    std::string out = "[";
+    for (size_t n = 0; n < stored_cols.size(); ++n) {
+      const es_value& v = values[from_declared_[stored_cols[n]]];
+      if (n != 0) {
+        out += ',';
+      }
+      Cell c{v, 0, 0};
+      std::string text;
+      if (v.type == ES_TYPE_TEXT) {
+        text.assign(v.len == 0 ? "" : v.str, v.len);
+        c.size = v.len;
+      } else if (v.type == ES_TYPE_DATE || v.type == ES_TYPE_TIMESTAMP) {
+        char buf[40];
+        c.size = isoText(v, buf);
+        text.assign(buf, c.size);
+      }
+      appendValue(out, c, text);
+    }
+    return out + "]";
+  }
+
+  std::string rowImage(size_t first) const {
+    std::string out = "[";
+    out.reserve(256);
+    for (size_t j = 0; j < stored_.spec.columns.size(); ++j) {
+      if (j != 0) {
+        out += ',';
+      }
+      const Cell& c = cells_[first + j];
+      // A whole number for a real column is stored as a real: its image is a real too.
+      if (stored_.spec.columns[j].type == ColumnType::Real && c.v.type == ES_TYPE_INTEGER) {
+        appendReal(out, static_cast<double>(c.v.i64));
+      } else {
+        appendValue(out, c, arena_);
+      }
+    }
+    return out + "]";
+  }
+
+  static void bindCell(sql::Stmt& s, int i, const Cell& c, const std::string& text) {
+    switch (c.v.type) {
+      case ES_TYPE_TEXT:
+      case ES_TYPE_DATE:
+      case ES_TYPE_TIMESTAMP:
+        sqlite3_bind_text(s.get(), i, text.data() + c.offset, static_cast<int>(c.size),
                           SQLITE_STATIC);
         break;
       case ES_TYPE_INTEGER:
       case ES_TYPE_BOOLEAN:
-      case ES_TYPE_MONEY: sqlite3_bind_int64(s.get(), i, v.i64); break;
-      case ES_TYPE_REAL: sqlite3_bind_double(s.get(), i, v.f64); break;
-      case ES_TYPE_DATE:
-        formatDate(v.i64, buf, sizeof buf);
-        sqlite3_bind_text(s.get(), i, buf, -1, SQLITE_TRANSIENT);
-        break;
-      case ES_TYPE_TIMESTAMP: {
-        const auto iso = Timestamp::fromMicros(v.i64).toIso();
-        sqlite3_bind_text(s.get(), i, iso.data(), static_cast<int>(iso.size()), SQLITE_TRANSIENT);
-        break;
-      }
+      case ES_TYPE_MONEY: sqlite3_bind_int64(s.get(), i, c.v.i64); break;
+      case ES_TYPE_REAL: sqlite3_bind_double(s.get(), i, c.v.f64); break;
       default: sqlite3_bind_null(s.get(), i); break;
     }
   }
 
-  Status run(sql::Stmt& s, const char* what) {
-    const int rc = s.step();
-    sqlite3_reset(s.get());
-    sqlite3_clear_bindings(s.get());
-    if (rc != SQLITE_DONE) {
-      return Status::io(where() + what + " failed: " + db_.errmsg());
+  void bindRow(sql::Stmt& s, int first_param, const Pending& row) const {
+    const size_t n = stored_.spec.columns.size();
+    for (size_t j = 0; j < n; ++j) {
+      bindCell(s, first_param + static_cast<int>(j), cells_[row.first_cell + j], arena_);
+    }
+  }
+
+  Status fail(const char* what) { return Status::io(where() + what + " failed: " + db_.errmsg()); }
+
+  Status writePending() {
+    const size_t n = stored_.spec.columns.size();
+    bool written = false;
+    if (pending_.size() == block_rows_ && block_rows_ > 1 && skip_blocks_ == 0) {
+      for (size_t r = 0; r < pending_.size(); ++r) {
+        bindRow(insert_block_, static_cast<int>(r * n + 1), pending_[r]);
+      }
+      const int rc = insert_block_.step();
+      insert_block_.reset();
+      if (rc == SQLITE_DONE) {
+        for (auto& p : pending_) {
+          p.op = 'I';
+        }
+        written = true;
+      } else if ((rc & 0xff) == SQLITE_CONSTRAINT) {
+        skip_blocks_ = 8;  // rows that exist: go row by row for a while, then try again
+      } else {
+        return fail("insert");
+      }
+    } else if (skip_blocks_ > 0) {
+      --skip_blocks_;
+    }
+    if (!written) {
+      for (auto& p : pending_) {
+        if (update_one_) {
+          bindRow(update_one_, 1, p);
+          int rc = update_one_.step();
+          if (rc == SQLITE_ROW) {
+            p.row = update_one_.text(0);
+            rc = update_one_.step();
+          }
+          update_one_.reset();
+          if (rc != SQLITE_DONE) {
+            return fail("update");
+          }
+          if (sqlite3_changes(db_.get()) != 0) {
+            p.op = 'U';
+            continue;
+          }
+        }
+        bindRow(insert_one_, 1, p);
+        const int rc = insert_one_.step();
+        insert_one_.reset();
+        if (rc != SQLITE_DONE) {
+          return fail("insert");
+        }
+        p.op = sqlite3_changes(db_.get()) != 0 ? 'I' : 0;
+      }
+    }
+    return logPending();
+  }
+
+  Status logPending() {
+    const int64_t now = static_cast<int64_t>(::time(nullptr));
+    size_t logged = 0;
+    for (const auto& p : pending_) {
+      logged += p.op != 0 ? 1 : 0;
+    }
+    if (logged == block_rows_) {
+      int i = 1;
+      for (const auto& p : pending_) {
+        bindChange(change_block_, i, p.op, p.key, &p.row, now);
+        i += 4;
+      }
+      const int rc = change_block_.step();
+      change_block_.reset();
+      return rc == SQLITE_DONE ? Status::ok() : fail("change log write");
+    }
+    for (const auto& p : pending_) {
+      if (p.op != 0) {
+        if (auto st = logOne(p.op, p.key, &p.row); !st) {
+          return st;
+        }
+      }
     }
     return Status::ok();
+  }
+
+  static void bindChange(sql::Stmt& s, int i, char op, const std::string& key,
+                         const std::string* row, int64_t at) {
+    sqlite3_bind_text(s.get(), i, &op, 1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(s.get(), i + 1, key.data(), static_cast<int>(key.size()), SQLITE_STATIC);
+    if (row == nullptr) {
+      sqlite3_bind_null(s.get(), i + 2);
+    } else {
+      sqlite3_bind_text(s.get(), i + 2, row->data(), static_cast<int>(row->size()), SQLITE_STATIC);
+    }
+    sqlite3_bind_int64(s.get(), i + 3, at);
+  }
+
+  Status logOne(char op, const std::string& key, const std::string* row) {
+    bindChange(change_one_, 1, op, key, row, static_cast<int64_t>(::time(nullptr)));
+    const int rc = change_one_.step();
+    change_one_.reset();
+    return rc == SQLITE_DONE ? Status::ok() : fail("change log write");
   }
 
   sql::Db& db_;
   StoredDataset stored_;
   DatasetSpec declared_;
-  std::vector<size_t> key_positions_;
-  sql::Stmt upsert_;
+  int64_t txn_;
+  WriterImpl** active_;
+  std::vector<size_t> from_declared_;  // stored column j takes declared value from_declared_[j]
+  std::vector<size_t> declared_key_;   // declared positions of the key columns
+  std::vector<size_t> key_;            // stored positions of the key columns
+  std::vector<size_t> key_from_call_;  // stored key column k is remove()'s key[key_from_call_[k]]
+  std::vector<size_t> value_;          // stored positions of the other columns
+  bool has_undeclared_ = false;
+  size_t block_rows_ = 1;
+  size_t skip_blocks_ = 0;
+  Status failed_ = Status::ok();
+  std::vector<Pending> pending_;
+  std::unordered_set<std::string> pending_keys_;
+  std::vector<Cell> cells_;
+  std::string arena_;
+  sql::Stmt insert_block_;
+  sql::Stmt insert_one_;
+  sql::Stmt update_one_;
   sql::Stmt remove_;
+  sql::Stmt change_block_;
+  sql::Stmt change_one_;
 };
 
 }  // namespace
@@ -283,7 +705,20 @@ struct Store::Impl {
   sql::Db db;
   std::string incarnation;
   bool in_run = false;
+  int64_t txn = 0;  // change-log transaction id of the open run
   std::map<std::pair<std::string, std::string>, std::unique_ptr<WriterImpl>> writers;
+  WriterImpl* active = nullptr;  // the writer that may hold rows not yet written
+
+  // Reads inside a run see the run's writes: rows still waiting in a writer go first.
+  Status flushPending() { return active != nullptr ? active->flush() : Status::ok(); }
+
+  void endRun() {
+    active = nullptr;
+    writers.clear();
+    in_run = false;
+  }
+  // After COMMIT or ROLLBACK: back to the default page cache.
+  void shrinkCache() { (void)db.exec("PRAGMA cache_size = -2000"); }
 
   Result<std::vector<StoredDataset>> load(const std::string& where, const std::string& a = {},
                                           const std::string& b = {}) {
@@ -527,12 +962,30 @@ Status Store::beginRun() {
     return Status::internal("store: a run is already open");
   }
   auto& db = impl_->db;
-  if (auto st = db.exec("BEGIN IMMEDIATE"); !st) {
+  // A run may write far more pages than the default cache holds: spilling them to the WAL in
+  // the middle of the transaction and reading them back costs more than the memory, which is
+  // given back when the run ends.
+  if (auto st =
+          db.exec("PRAGMA cache_size = -" + std::to_string(kRunCacheKiB) + "; BEGIN IMMEDIATE");
+      !st) {
     return st;
   }
-  if (auto st = db.exec("UPDATE _txn SET txn = txn + 1"); !st) {
-    (void)db.exec("ROLLBACK");
-    return st;
+  {
+    auto next = db.prepare("UPDATE _txn SET txn = txn + 1 RETURNING txn");
+    const bool ok = next && next->step() == SQLITE_ROW;
+    Status st = ok     ? Status::ok()
+                : next ? db.error("starting a change-log transaction")
+                       : next.status();
+    if (ok) {
+      impl_->txn = next->int64(0);
+    }
+    if (next) {
+      next->reset();
+    }
+    if (!st) {
+      (void)db.exec("ROLLBACK");
+      return st;
+    }
   }
   impl_->in_run = true;
   return Status::ok();
@@ -542,20 +995,33 @@ Status Store::commitRun() {
   if (!impl_->in_run) {
     return Status::internal("store: no run to commit");
   }
-  impl_->writers.clear();
-  auto st = impl_->db.exec("COMMIT");
-  if (!st) {
-    (void)impl_->db.exec("ROLLBACK");
+  auto& db = impl_->db;
+  // The rows still waiting, then the capture triggers back, then one commit: no other
+  // connection ever sees a table without its triggers.
+  Status st = impl_->active != nullptr ? impl_->active->flush() : Status::ok();
+  std::string triggers;
+  for (const auto& [name, w] : impl_->writers) {
+    triggers += triggersSql(w->stored());
   }
-  impl_->in_run = false;
+  if (st && !triggers.empty()) {
+    st = db.exec(triggers);
+  }
+  if (st) {
+    st = db.exec("COMMIT");
+  }
+  if (!st) {
+    (void)db.exec("ROLLBACK");
+  }
+  impl_->endRun();
+  impl_->shrinkCache();
   return st;
 }
 
 void Store::rollbackRun() {
   if (impl_ && impl_->in_run) {
-    impl_->writers.clear();
+    impl_->endRun();
     (void)impl_->db.exec("ROLLBACK");
-    impl_->in_run = false;
+    impl_->shrinkCache();
   }
 }
 
@@ -575,7 +1041,15 @@ Result<Store::Writer*> Store::writer(const std::string& plugin, const DatasetSpe
     return Status::schema("plugin '" + plugin + "' dataset '" + declared.name +
                           "' is not in the store; its schema was not applied");
   }
-  auto w = std::make_unique<WriterImpl>(impl_->db, std::move(**stored), declared);
+  if (!impl_->in_run) {
+    return Status::internal("store: writes need an open run");
+  }
+  // The writer logs its own changes; the triggers come back at commit (or with the rollback).
+  if (auto st = impl_->db.exec(dropTriggersSql((*stored)->table)); !st) {
+    return st;
+  }
+  auto w = std::make_unique<WriterImpl>(impl_->db, std::move(**stored), declared, impl_->txn,
+                                        &impl_->active);
   if (auto st = w->prepare(); !st) {
     return st;
   }
@@ -627,6 +1101,9 @@ Status Store::stateErase(const std::string& plugin, const std::string& key) {
 }
 
 Result<std::vector<Change>> Store::changesAfter(int64_t after, size_t limit) {
+  if (auto st = impl_->flushPending(); !st) {
+    return st;
+  }
   auto s = impl_->db.prepare(
       "SELECT seq, txn, dataset_id, op, key, row, at FROM _changes WHERE seq > ? "
       "ORDER BY seq LIMIT ?");
@@ -658,6 +1135,9 @@ Result<std::vector<Change>> Store::changesAfter(int64_t after, size_t limit) {
 }
 
 Result<int64_t> Store::lastSeq() {
+  if (auto st = impl_->flushPending(); !st) {
+    return st;
+  }
   auto s = impl_->db.prepare(
       "SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = "
       "'_changes'), 0)");
@@ -668,6 +1148,9 @@ Result<int64_t> Store::lastSeq() {
 }
 
 Result<int64_t> Store::changeCount() {
+  if (auto st = impl_->flushPending(); !st) {
+    return st;
+  }
   auto s = impl_->db.prepare("SELECT count(*) FROM _changes");
   if (!s || s->step() != SQLITE_ROW) {
     return impl_->db.error("counting changes");
@@ -676,6 +1159,9 @@ Result<int64_t> Store::changeCount() {
 }
 
 Result<int64_t> Store::rowCount(const StoredDataset& dataset) {
+  if (auto st = impl_->flushPending(); !st) {
+    return st;
+  }
   auto s = impl_->db.prepare("SELECT count(*) FROM " + sql::quoteIdent(dataset.table));
   if (!s || s->step() != SQLITE_ROW) {
     return impl_->db.error("counting rows of '" + dataset.table + "'");
@@ -809,6 +1295,9 @@ Status Store::acknowledge(int64_t mark) {
 }
 
 Result<Store::Backlog> Store::backlog() {
+  if (auto st = impl_->flushPending(); !st) {
+    return st;
+  }
   auto s = impl_->db.prepare(
       "SELECT count(*), coalesce(sum(length(key) + coalesce(length(row), 0)), 0), "
       "coalesce((SELECT at FROM _changes ORDER BY seq LIMIT 1), 0) FROM _changes");
@@ -822,6 +1311,11 @@ Result<Store::Backlog> Store::backlog() {
   return b;
 }
 
-Status Store::execForTest(const std::string& sql) { return impl_->db.exec(sql); }
+Status Store::execForTest(const std::string& sql) {
+  if (auto st = impl_->flushPending(); !st) {
+    return st;
+  }
+  return impl_->db.exec(sql);
+}
 
 }  // namespace exportsync::agent

@@ -103,6 +103,12 @@ inline bool parseDigits(std::string_view s, size_t pos, size_t n, int64_t& out) 
   out = v;
   return true;
 }
+// Writes `v` as exactly `n` decimal digits, zero-padded (the high digits are dropped).
+inline void putDigits(char* out, uint64_t v, int n) {
+  for (int i = n - 1; i >= 0; --i, v /= 10) {
+    out[i] = static_cast<char>('0' + v % 10);
+  }
+}
 }  // namespace detail
 
 /// A calendar date, stored as days since 1970-01-01. Years 0001..9999.
@@ -130,13 +136,22 @@ class Date {
     return fromYmd(y, static_cast<unsigned>(m), static_cast<unsigned>(d));
   }
   constexpr int64_t days() const { return days_; }
+  /// Longest ISO text: "YYYY-MM-DD".
+  static constexpr size_t kIsoSize = 10;
+  /// Writes "YYYY-MM-DD" to `out` (kIsoSize bytes, no terminator); returns the size.
+  size_t toIso(char* out) const {
+    const auto c = detail::civilFromDays(days_);
+    detail::putDigits(out, static_cast<uint64_t>(c.year), 4);
+    out[4] = '-';
+    detail::putDigits(out + 5, c.month, 2);
+    out[7] = '-';
+    detail::putDigits(out + 8, c.day, 2);
+    return kIsoSize;
+  }
   /// "YYYY-MM-DD".
   std::string toIso() const {
-    const auto c = detail::civilFromDays(days_);
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%04lld-%02u-%02u", static_cast<long long>(c.year), c.month,
-                  c.day);
-    return buf;
+    char buf[kIsoSize];
+    return std::string(buf, toIso(buf));
   }
   friend constexpr bool operator==(Date a, Date b) { return a.days_ == b.days_; }
   friend constexpr bool operator!=(Date a, Date b) { return a.days_ != b.days_; }
@@ -179,7 +194,11 @@ class Timestamp {
   }
   constexpr int64_t micros() const { return us_; }
   /// "YYYY-MM-DDTHH:MM:SS[.ffffff]Z"; the fraction only when not zero.
-  std::string toIso() const {
+  /// Longest ISO text: "YYYY-MM-DDTHH:MM:SS.ffffffZ".
+  static constexpr size_t kIsoSize = 27;
+  /// Writes "YYYY-MM-DDTHH:MM:SS[.ffffff]Z" to `out` (up to kIsoSize bytes, no terminator; the
+  /// fraction only when not zero); returns the size.
+  size_t toIso(char* out) const {
     int64_t secs = us_ / 1000000;
     int64_t frac = us_ % 1000000;
     if (frac < 0) {
@@ -192,17 +211,26 @@ class Timestamp {
       sod += 86400;
       days -= 1;
     }
-    std::string out = Date::fromDays(days).toIso();
-    char buf[32];
+    size_t n = Date::fromDays(days).toIso(out);
+    out[n++] = 'T';
+    detail::putDigits(out + n, static_cast<uint64_t>(sod / 3600), 2);
+    out[n + 2] = ':';
+    detail::putDigits(out + n + 3, static_cast<uint64_t>(sod / 60 % 60), 2);
+    out[n + 5] = ':';
+    detail::putDigits(out + n + 6, static_cast<uint64_t>(sod % 60), 2);
+    n += 8;
     if (frac != 0) {
-      std::snprintf(buf, sizeof buf, "T%02lld:%02lld:%02lld.%06lldZ",
-                    static_cast<long long>(sod / 3600), static_cast<long long>(sod / 60 % 60),
-                    static_cast<long long>(sod % 60), static_cast<long long>(frac));
-    } else {
-      std::snprintf(buf, sizeof buf, "T%02lld:%02lld:%02lldZ", static_cast<long long>(sod / 3600),
-                    static_cast<long long>(sod / 60 % 60), static_cast<long long>(sod % 60));
+      out[n++] = '.';
+      detail::putDigits(out + n, static_cast<uint64_t>(frac), 6);
+      n += 6;
     }
-    return out + buf;
+    out[n++] = 'Z';
+    return n;
+  }
+  /// "YYYY-MM-DDTHH:MM:SS[.ffffff]Z", the fraction only when not zero.
+  std::string toIso() const {
+    char buf[kIsoSize];
+    return std::string(buf, toIso(buf));
   }
   friend constexpr bool operator==(Timestamp a, Timestamp b) { return a.us_ == b.us_; }
   friend constexpr bool operator!=(Timestamp a, Timestamp b) { return a.us_ != b.us_; }

@@ -405,6 +405,109 @@ TEST_F(StoreTest, WritesThroughASecondPlainConnectionAreCaptured) {
   EXPECT_EQ(allChanges(*store_).back().txn, run_txn + 1);
 }
 
+// The writer logs its own changes in blocks; these cover the block, the row-by-row fallback
+// and the order of the log across datasets.
+std::vector<Value> item(const std::string& id, int64_t qty) {
+  return {id,
+          "label " + id,
+          qty,
+          0.5 * static_cast<double>(qty),
+          qty % 2 == 0,
+          Date::fromYmd(2024, 1 + static_cast<unsigned>(qty % 12), 1),
+          Timestamp::fromMicros(1700000000000000 + qty),
+          Money::fromCentimes(qty * 100)};
+}
+
+TEST_F(StoreTest, BlocksOfNewRowsAndMixedRewritesLogExactlyWhatChanged) {
+  const auto spec = allTypes();
+  run([&] {
+    for (int i = 0; i < 100; ++i) {  // three full blocks and a partial one
+      ASSERT_TRUE(upsert(*store_, spec, item("k" + std::to_string(i), i)));
+    }
+  });
+  auto ch = allChanges(*store_);
+  ASSERT_EQ(ch.size(), 100u);
+  for (int i = 0; i < 100; ++i) {
+    EXPECT_EQ(ch[i].op, 'I');
+    EXPECT_EQ(ch[i].key, "[\"k" + std::to_string(i) + "\"]") << "log in write order";
+    EXPECT_EQ(parseImage(*ch[i].row, spec), item("k" + std::to_string(i), i));
+  }
+  const int64_t last = ch.back().seq;
+  // Every row again: 10 changed, 90 the same, then 10 new ones, interleaved.
+  run([&] {
+    for (int i = 0; i < 110; ++i) {
+      ASSERT_TRUE(upsert(*store_, spec, item("k" + std::to_string(i), i >= 40 && i < 50 ? -i : i)));
+    }
+  });
+  ch = allChanges(*store_);
+  ASSERT_EQ(ch.size(), 120u);
+  for (size_t n = 100; n < 120; ++n) {
+    const int i = n < 110 ? 40 + static_cast<int>(n - 100) : 100 + static_cast<int>(n - 110);
+    EXPECT_EQ(ch[n].op, n < 110 ? 'U' : 'I') << n;
+    EXPECT_EQ(ch[n].key, "[\"k" + std::to_string(i) + "\"]");
+    EXPECT_EQ(parseImage(*ch[n].row, spec), item("k" + std::to_string(i), i < 50 ? -i : i));
+    EXPECT_GT(ch[n].seq, last);
+  }
+  EXPECT_EQ(rows(*store_, "items"), 110);
+  RawDb raw(path());
+  EXPECT_EQ(raw.scalar("SELECT qty FROM coop__items WHERE id = 'k45'"), "-45");
+}
+
+TEST_F(StoreTest, SameKeyTwiceInOneRunIsAnInsertThenAnUpdate) {
+  const auto spec = allTypes();
+  run([&] {
+    ASSERT_TRUE(upsert(*store_, spec, item("a", 1)));
+    ASSERT_TRUE(upsert(*store_, spec, item("b", 2)));
+    ASSERT_TRUE(upsert(*store_, spec, item("a", 3)));
+    ASSERT_TRUE(upsert(*store_, spec, item("a", 3)));  // the same again: nothing
+  });
+  const auto ch = allChanges(*store_);
+  ASSERT_EQ(ch.size(), 3u);
+  EXPECT_EQ(ch[0].op, 'I');
+  EXPECT_EQ(ch[1].op, 'I');
+  EXPECT_EQ(ch[2].op, 'U');
+  EXPECT_EQ(parseImage(*ch[2].row, spec), item("a", 3));
+  RawDb raw(path());
+  EXPECT_EQ(raw.scalar("SELECT qty FROM coop__items WHERE id = 'a'"), "3");
+}
+
+TEST_F(StoreTest, WritesToSeveralDatasetsAreLoggedInCallOrder) {
+  run([&] {
+    ASSERT_TRUE(upsert(*store_, allTypes(), item("a", 1)));
+    ASSERT_TRUE(upsert(*store_, flows(), {"0901", 2023, Money::fromCentimes(5), 0.25}));
+    ASSERT_TRUE(upsert(*store_, allTypes(), item("b", 2)));
+    ASSERT_TRUE(remove(*store_, allTypes(), {"a"}));
+    ASSERT_TRUE(upsert(*store_, allTypes(), item("a", 4)));
+  });
+  const auto ch = allChanges(*store_);
+  ASSERT_EQ(ch.size(), 5u);
+  const std::string got = std::string{ch[0].op, ch[1].op, ch[2].op, ch[3].op, ch[4].op};
+  EXPECT_EQ(got, "IIIDI");
+  EXPECT_EQ(ch[1].dataset_id, stored(*store_, "flows").id);
+  EXPECT_EQ(ch[2].key, R"(["b"])");
+  EXPECT_EQ(ch[3].key, R"(["a"])");
+  EXPECT_EQ(parseImage(*ch[4].row, allTypes()), item("a", 4));
+}
+
+TEST_F(StoreTest, CaptureTriggersAreBackAfterACommitAndAfterARollback) {
+  run([&] { ASSERT_TRUE(upsert(*store_, allTypes(), item("a", 1))); });
+  ASSERT_TRUE(store_->beginRun());
+  ASSERT_TRUE(upsert(*store_, allTypes(), item("b", 2)));
+  store_->rollbackRun();
+  RawDb raw(path());
+  EXPECT_EQ(raw.scalar("SELECT count(*) FROM sqlite_schema WHERE type = 'trigger' AND "
+                       "tbl_name = 'coop__items'"),
+            "4");
+  ASSERT_EQ(raw.exec("UPDATE coop__items SET qty = 7 WHERE id = 'a'"), "");
+  const auto ch = allChanges(*store_);
+  ASSERT_EQ(ch.size(), 2u);
+  EXPECT_EQ(ch[1].op, 'U');
+  // The trigger's image and the writer's image of the same row read back the same.
+  auto want = item("a", 1);
+  want[2] = Value(static_cast<long long>(7));
+  EXPECT_EQ(parseImage(*ch[1].row, allTypes()), want);
+}
+
 TEST_F(StoreTest, AnOpenRunIsInvisibleToOtherConnectionsUntilCommit) {
   const auto spec = allTypes();
   ASSERT_TRUE(store_->beginRun());
