@@ -72,7 +72,7 @@ CREATE TABLE _plugin_health(
 const char* const kMigrations[] = {kMigrationV1};
 
 // Page cache of a collect run (KiB); SQLite's default is 2,000 KiB.
-constexpr int kRunCacheKiB = 64 * 1024;
+constexpr int kRunCacheKiB = 32 * 1024;
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == Store::kSchemaVersion,
               "one migration per schema version");
 
