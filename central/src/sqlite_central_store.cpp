@@ -1,10 +1,14 @@
 // SQLite implementation of CentralStore. One write connection guarded by a mutex (SQLite has
 // one writer anyway); CSV exports and listings use their own read connections.
+#include <chrono>
 #include <cmath>
+#include <condition_variable>
 #include <cstdio>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <set>
+#include <thread>
 #include <unordered_set>
 
 #include "exportsync/central/central_store.hpp"
@@ -60,60 +64,6 @@ struct HubDataset {
   std::vector<size_t> key;  // positions of key columns in spec.columns
 };
 
-// Date::toIso and Timestamp::toIso without snprintf, which costs more than the rest of binding
-// a row: the same text for years 0 to 9999; nullptr outside them (the caller uses toIso).
-char* put2(char* p, int64_t v) {
-  p[0] = static_cast<char>('0' + v / 10);
-  p[1] = static_cast<char>('0' + v % 10);
-  return p + 2;
-}
-
-char* isoDate(int64_t days, char* p) {  // "YYYY-MM-DD"
-  const auto c = detail::civilFromDays(days);
-  if (c.year < 0 || c.year > 9999) {
-    return nullptr;
-  }
-  p = put2(put2(p, c.year / 100), c.year % 100);
-  *p++ = '-';
-  p = put2(p, c.month);
-  *p++ = '-';
-  return put2(p, c.day);
-}
-
-char* isoTimestamp(int64_t us, char* p) {  // "YYYY-MM-DDTHH:MM:SS[.ffffff]Z"
-  int64_t secs = us / 1000000;
-  int64_t frac = us % 1000000;
-  if (frac < 0) {
-    frac += 1000000;
-    secs -= 1;
-  }
-  int64_t days = secs / 86400;
-  int64_t sod = secs % 86400;
-  if (sod < 0) {
-    sod += 86400;
-    days -= 1;
-  }
-  p = isoDate(days, p);
-  if (p == nullptr) {
-    return nullptr;
-  }
-  *p++ = 'T';
-  p = put2(p, sod / 3600);
-  *p++ = ':';
-  p = put2(p, sod / 60 % 60);
-  *p++ = ':';
-  p = put2(p, sod % 60);
-  if (frac != 0) {
-    *p++ = '.';
-    for (int i = 5; i >= 0; --i, frac /= 10) {
-      p[i] = static_cast<char>('0' + frac % 10);
-    }
-    p += 6;
-  }
-  *p++ = 'Z';
-  return p;
-}
-
 void bindValue(sqlite3_stmt* s, int i, const Value& v) {
   std::visit(
       [&](const auto& x) {
@@ -130,20 +80,11 @@ void bindValue(sqlite3_stmt* s, int i, const Value& v) {
           sqlite3_bind_int64(s, i, x ? 1 : 0);
         } else if constexpr (std::is_same_v<T, Money>) {
           sqlite3_bind_int64(s, i, x.centimes());
-        } else {  // Date, Timestamp
+        } else {  // Date, Timestamp (the decoder keeps them within years 0001-9999)
           char buf[32];
-          const char* end = nullptr;
-          if constexpr (std::is_same_v<T, Date>) {
-            end = isoDate(x.days(), buf);
-          } else {
-            end = isoTimestamp(x.micros(), buf);
-          }
-          if (end != nullptr) {
-            sqlite3_bind_text(s, i, buf, static_cast<int>(end - buf), SQLITE_TRANSIENT);
-          } else {
-            const std::string iso = x.toIso();
-            sqlite3_bind_text(s, i, iso.data(), static_cast<int>(iso.size()), SQLITE_TRANSIENT);
-          }
+          static_assert(Date::kIsoSize <= sizeof buf && Timestamp::kIsoSize <= sizeof buf);
+          const size_t n = x.toIso(buf);
+          sqlite3_bind_text(s, i, buf, static_cast<int>(n), SQLITE_TRANSIENT);
         }
       },
       v.storage());
@@ -221,9 +162,47 @@ void csvField(std::ostream& out, const char* text, size_t len) {
 class SqliteCentralStore final : public CentralStore {
  public:
   explicit SqliteCentralStore(sql::Db db) : db_(std::move(db)) {}
+  ~SqliteCentralStore() override {
+    {
+      const std::lock_guard<std::mutex> lock(checkpoint_mutex_);
+      stopping_ = true;
+    }
+    checkpoint_wake_.notify_all();
+    if (checkpointer_.joinable()) {
+      checkpointer_.join();
+    }
+  }
+
+  // Copies the WAL back into the database file from a thread and connection of its own, so
+  // no sync request waits for it (the write connection has wal_autocheckpoint off). PASSIVE
+  // never blocks writers or readers; a busy moment is simply retried on the next round.
+  Status startCheckpointer(const std::string& path) {
+    auto db = sql::Db::open(path, false, 200);
+    if (!db) {
+      return db.status();
+    }
+    checkpointer_ = std::thread([this, cdb = std::make_shared<sql::Db>(std::move(*db))] {
+      std::unique_lock<std::mutex> lock(checkpoint_mutex_);
+      while (!stopping_) {
+        checkpoint_wake_.wait_for(lock, std::chrono::seconds(1));
+        if (stopping_) {
+          break;
+        }
+        lock.unlock();
+        (void)cdb->exec("PRAGMA wal_checkpoint(PASSIVE)");
+        lock.lock();
+      }
+      (void)cdb->exec("PRAGMA wal_checkpoint(TRUNCATE)");
+    });
+    return Status::ok();
+  }
 
   Status migrate() {
-    if (auto st = db_.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"); !st) {
+    if (auto st =
+            db_.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
+                     // Room for a large transaction's pages, so applying one never spills mid-way.
+                     "PRAGMA cache_size=-65536; PRAGMA wal_autocheckpoint=0;");
+        !st) {
       return st;
     }
     auto v = db_.prepare("PRAGMA user_version");
@@ -839,9 +818,13 @@ class SqliteCentralStore final : public CentralStore {
 
   struct Statements {
     sql::Stmt upsert;
+    sql::Stmt upsert_block;  // kBlockRows rows per statement; empty when the rows are too wide
     sql::Stmt remove;
     size_t columns = 0;  // hub column count when prepared
   };
+  // Upserts go in blocks of this many rows: one statement per block costs less per row.
+  static constexpr size_t kBlockRows = 32;
+  static constexpr size_t kMaxParams = 999;
 
   // Prepared statements for a batch dataset (columns in the batch's order, which may be a
   // prefix-compatible subset of the hub's).
@@ -867,12 +850,24 @@ class SqliteCentralStore final : public CentralStore {
       }
     }
     Statements st;
-    auto u = db_.prepare("INSERT INTO " + t + "(" + cols + ") VALUES(" + params + ") ON CONFLICT(" +
-                         conflict + ") DO UPDATE SET " + sets);
+    const std::string on_conflict = " ON CONFLICT(" + conflict + ") DO UPDATE SET " + sets;
+    auto u =
+        db_.prepare("INSERT INTO " + t + "(" + cols + ") VALUES(" + params + ")" + on_conflict);
     if (!u) {
       return u.status();
     }
     st.upsert = std::move(*u);
+    if ((d.columns.size() + 3) * kBlockRows <= kMaxParams) {
+      std::string values;
+      for (size_t r = 0; r < kBlockRows; ++r) {
+        values += (r != 0 ? ", (" : "(") + params + ")";
+      }
+      auto b = db_.prepare("INSERT INTO " + t + "(" + cols + ") VALUES" + values + on_conflict);
+      if (!b) {
+        return b.status();
+      }
+      st.upsert_block = std::move(*b);
+    }
     std::string where = "\"_agent\" = ?";
     for (const auto& c : d.columns) {
       if (c.key) {
@@ -913,81 +908,170 @@ class SqliteCentralStore final : public CentralStore {
     auto aside = db_.prepare(
         "INSERT INTO _set_aside(agent_id, dataset_id, seq, op, key, row, "
         "reason, at) VALUES(?, ?, ?, ?, ?, ?, ?, ?)");
-    std::vector<Value> key_values;
+    // Consecutive upserts of one dataset whose keys wait behind nothing are written a block at
+    // a time; a block SQLite refuses (a row the hub cannot take) is undone by SQLite and its rows
+    // go one by one, so the culprit is set aside and the others applied.
+    std::vector<const ChangeRecord*> block;
+    size_t block_dataset = 0;
+    auto flushBlock = [&]() -> Status {
+      if (block.empty()) {
+        return Status::ok();
+      }
+      Statements& st = *stmts[block_dataset];
+      if (block.size() == kBlockRows && st.upsert_block) {
+        sqlite3_stmt* s = st.upsert_block.get();
+        int p = 1;
+        for (const ChangeRecord* c : block) {
+          p = bindUpsert(s, p, a, *c);
+        }
+        const int rc = sqlite3_step(s);
+        sqlite3_reset(s);
+        sqlite3_clear_bindings(s);
+        if (rc == SQLITE_DONE) {
+          out.applied += static_cast<int64_t>(block.size());
+          block.clear();
+          return Status::ok();
+        }
+        if (!canSetAside(rc)) {
+          return Status::io("applying seq " + std::to_string(block.front()->seq) + " to " +
+                            std::to_string(block.back()->seq) + ": " + db_.errmsg());
+        }
+      }
+      for (const ChangeRecord* c : block) {
+        if (auto st2 = applyOne(a, *c, b, local, stmts, blocked, aside, now, out); !st2) {
+          return st2;
+        }
+      }
+      block.clear();
+      return Status::ok();
+    };
     for (const auto& c : b.changes) {
       if (c.seq <= skip_through) {
         ++out.skipped;
         continue;
       }
-      const auto& desc = b.header.datasets[c.dataset];
-      const HubDataset& ds = *local[c.dataset];
-      key_values.clear();
-      if (c.op == Op::Delete) {
-        key_values = c.values;
-      } else {
-        for (size_t i = 0; i < desc.columns.size(); ++i) {
-          if (desc.columns[i].key) {
-            key_values.push_back(c.values[i]);
+      if (c.op != Op::Delete &&
+          (blocked.empty() || blocked.count({local[c.dataset]->id, keyJson(b, c)}) == 0)) {
+        if (!block.empty() && block_dataset != c.dataset) {
+          if (auto st = flushBlock(); !st) {
+            return st;
           }
         }
-      }
-      std::string reason;
-      std::string key_json;
-      if (!blocked.empty()) {
-        key_json = jsonOf(key_values);
-        if (blocked.count({ds.id, key_json}) != 0) {
-          reason = "waits behind an earlier set-aside change of the same key";
+        block_dataset = c.dataset;
+        block.push_back(&c);
+        if (block.size() == kBlockRows) {
+          if (auto st = flushBlock(); !st) {
+            return st;
+          }
         }
+        continue;
       }
-      if (reason.empty()) {
-        Statements& st = *stmts[c.dataset];
-        sqlite3_stmt* s = c.op == Op::Delete ? st.remove.get() : st.upsert.get();
+      if (auto st = flushBlock(); !st) {
+        return st;
+      }
+      if (auto st = applyOne(a, c, b, local, stmts, blocked, aside, now, out); !st) {
+        return st;
+      }
+    }
+    return flushBlock();
+  }
+
+  // The change's key as JSON, as _set_aside keeps it.
+  static std::string keyJson(const Batch& b, const ChangeRecord& c) {
+    if (c.op == Op::Delete) {
+      return jsonOf(c.values);
+    }
+    const auto& desc = b.header.datasets[c.dataset];
+    std::vector<Value> key_values;
+    for (size_t i = 0; i < desc.columns.size(); ++i) {
+      if (desc.columns[i].key) {
+        key_values.push_back(c.values[i]);
+      }
+    }
+    return jsonOf(key_values);
+  }
+
+  static bool canSetAside(int rc) {
+    return (rc & 0xff) == SQLITE_CONSTRAINT || (rc & 0xff) == SQLITE_MISMATCH ||
+           (rc & 0xff) == SQLITE_TOOBIG;
+  }
+
+  // Binds one upsert's values from parameter `p` on; returns the next parameter.
+  static int bindUpsert(sqlite3_stmt* s, int p, const AgentRecord& a, const ChangeRecord& c) {
+    sqlite3_bind_text(s, p++, a.id.data(), static_cast<int>(a.id.size()), SQLITE_STATIC);
+    sqlite3_bind_text(s, p++, a.region.data(), static_cast<int>(a.region.size()), SQLITE_STATIC);
+    sqlite3_bind_int64(s, p++, c.seq);
+    for (const auto& v : c.values) {
+      bindValue(s, p++, v);
+    }
+    return p;
+  }
+
+  // Applies one change, or sets it aside with its reason (and blocks its key).
+  Status applyOne(const AgentRecord& a, const ChangeRecord& c, const Batch& b,
+                  const std::vector<const HubDataset*>& local,
+                  const std::vector<Statements*>& stmts,
+                  std::set<std::pair<int64_t, std::string>>& blocked, Result<sql::Stmt>& aside,
+                  int64_t now, ApplyOutcome& out) {
+    const HubDataset& ds = *local[c.dataset];
+    std::string reason;
+    std::string key_json;
+    if (!blocked.empty()) {
+      key_json = keyJson(b, c);
+      if (blocked.count({ds.id, key_json}) != 0) {
+        reason = "waits behind an earlier set-aside change of the same key";
+      }
+    }
+    if (reason.empty()) {
+      Statements& st = *stmts[c.dataset];
+      sqlite3_stmt* s = c.op == Op::Delete ? st.remove.get() : st.upsert.get();
+      if (c.op == Op::Delete) {
         int p = 1;
         sqlite3_bind_text(s, p++, a.id.data(), static_cast<int>(a.id.size()), SQLITE_STATIC);
-        if (c.op != Op::Delete) {
-          sqlite3_bind_text(s, p++, a.region.data(), static_cast<int>(a.region.size()),
-                            SQLITE_STATIC);
-          sqlite3_bind_int64(s, p++, c.seq);
-        }
         for (const auto& v : c.values) {
           bindValue(s, p++, v);
         }
-        const int rc = sqlite3_step(s);
-        if (rc != SQLITE_DONE) {
-          reason = std::string("hub could not apply it: ") + sqlite3_errmsg(db_.get());
-        }
-        sqlite3_reset(s);
-        sqlite3_clear_bindings(s);
-        if (rc != SQLITE_DONE && (rc & 0xff) != SQLITE_CONSTRAINT &&
-            (rc & 0xff) != SQLITE_MISMATCH && (rc & 0xff) != SQLITE_TOOBIG) {
-          return Status::io("applying seq " + std::to_string(c.seq) + ": " + reason);
-        }
+      } else {
+        bindUpsert(s, 1, a, c);
       }
-      if (reason.empty()) {
-        ++out.applied;
-        continue;
+      const int rc = sqlite3_step(s);
+      if (rc != SQLITE_DONE) {
+        reason = std::string("hub could not apply it: ") + sqlite3_errmsg(db_.get());
       }
-      if (key_json.empty()) {
-        key_json = jsonOf(key_values);
+      sqlite3_reset(s);
+      sqlite3_clear_bindings(s);
+      if (rc != SQLITE_DONE && !canSetAside(rc)) {
+        return Status::io("applying seq " + std::to_string(c.seq) + ": " + reason);
       }
-      aside->reset();
-      aside->bind(1, a.id);
-      aside->bind(2, ds.id);
-      aside->bind(3, c.seq);
-      aside->bind(4, std::string(1, static_cast<char>(c.op)));
-      aside->bind(5, key_json);
-      aside->bind(6, c.op == Op::Delete ? std::string() : jsonOf(c.values));
-      aside->bind(7, reason);
-      aside->bind(8, now);
-      if (aside->step() != SQLITE_DONE) {
-        return db_.error("setting a row aside");
-      }
-      blocked.emplace(ds.id, key_json);
-      ++out.set_aside;
     }
+    if (reason.empty()) {
+      ++out.applied;
+      return Status::ok();
+    }
+    if (key_json.empty()) {
+      key_json = keyJson(b, c);
+    }
+    aside->reset();
+    aside->bind(1, a.id);
+    aside->bind(2, ds.id);
+    aside->bind(3, c.seq);
+    aside->bind(4, std::string(1, static_cast<char>(c.op)));
+    aside->bind(5, key_json);
+    aside->bind(6, c.op == Op::Delete ? std::string() : jsonOf(c.values));
+    aside->bind(7, reason);
+    aside->bind(8, now);
+    if (aside->step() != SQLITE_DONE) {
+      return db_.error("setting a row aside");
+    }
+    blocked.emplace(ds.id, key_json);
+    ++out.set_aside;
     return Status::ok();
   }
 
+  std::mutex checkpoint_mutex_;
+  std::condition_variable checkpoint_wake_;
+  bool stopping_ = false;  // Guarded by checkpoint_mutex_.
+  std::thread checkpointer_;
   std::mutex mutex_;
   sql::Db db_;                                                          // Guarded by mutex_.
   std::map<std::pair<std::string, std::string>, HubDataset> datasets_;  // Guarded by mutex_.
@@ -1004,6 +1088,9 @@ Result<std::unique_ptr<CentralStore>> openSqliteCentralStore(const std::string& 
   }
   auto store = std::make_unique<SqliteCentralStore>(std::move(*db));
   if (auto st = store->migrate(); !st) {
+    return st;
+  }
+  if (auto st = store->startCheckpointer(path); !st) {
     return st;
   }
   return std::unique_ptr<CentralStore>(std::move(store));

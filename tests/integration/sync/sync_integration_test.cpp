@@ -726,6 +726,11 @@ TEST_F(SyncTest, RowTheHubCannotApplyIsSetAsideAndDoesNotBlockTheOthers) {
   agent_->sql(
       "INSERT INTO example__items VALUES"
       "('x-3', 'three', 3, 300, NULL, 1, NULL, '2024-01-01T00:00:00Z')");
+  // A run of new rows the hub writes in blocks, with one refused row in the middle of a block.
+  agent_->sql(
+      "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 80) "
+      "INSERT INTO example__items SELECT 'bulk-' || i, 'bulk', CASE WHEN i = 40 THEN 13 ELSE "
+      "1000 + i END, 100, NULL, 0, NULL, '2024-01-01T00:00:00Z' FROM n");
   agent_->writeConfig(hub_->url(), {{"plugins.enabled", ""}});
   const auto r = agent_->runOnce();
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
@@ -736,9 +741,10 @@ TEST_F(SyncTest, RowTheHubCannotApplyIsSetAsideAndDoesNotBlockTheOthers) {
   ASSERT_EQ(aside.status, 200) << aside;
   auto list = aside.json()->getArray("set_aside");
   ASSERT_TRUE(list);
-  ASSERT_EQ(list->size(), 2u) << aside.body;
+  ASSERT_EQ(list->size(), 3u) << aside.body;
   auto first = list->getObject(0);
   auto second = list->getObject(1);
+  EXPECT_EQ(list->getObject(2)->optValue<std::string>("key", ""), "[\"bulk-40\"]");
   EXPECT_EQ(first->optValue<std::string>("agent_id", ""), creds.agent_id);
   EXPECT_EQ(first->optValue<std::string>("region", ""), "MA-06");
   EXPECT_EQ(first->optValue<std::string>("dataset", ""), "items");
@@ -756,11 +762,15 @@ TEST_F(SyncTest, RowTheHubCannotApplyIsSetAsideAndDoesNotBlockTheOthers) {
   Table agent_items = agent_->table("items");
   ASSERT_EQ(agent_items.rows.count("x-13"), 1u);
   agent_items.rows.erase("x-13");
+  ASSERT_EQ(agent_items.rows.count("bulk-40"), 1u);
+  agent_items.rows.erase("bulk-40");
   const Table at_hub = hubTable(hub_->csv("example", "items"), creds.agent_id, agent_items);
   EXPECT_EQ(diffTables(at_hub, agent_items), "");
   ASSERT_EQ(at_hub.rows.count("x-2"), 1u);
   EXPECT_EQ(at_hub.rows.at("x-2")[2], "22");
   EXPECT_EQ(at_hub.rows.count("x-3"), 1u);
+  EXPECT_EQ(at_hub.rows.count("bulk-39"), 1u);
+  EXPECT_EQ(at_hub.rows.count("bulk-41"), 1u);
 }
 
 // --- stalled ------------------------------------------------------------------------------
