@@ -227,6 +227,12 @@ std::string Agent::statusJson() const {
   Object o;
   o.set("version", std::string(kVersion));
   o.set("region", config_.region);
+  if (!config_.region_name_fr.empty()) {
+    o.set("region_name_fr", config_.region_name_fr);
+  }
+  if (!config_.region_name_ar.empty()) {
+    o.set("region_name_ar", config_.region_name_ar);
+  }
   o.set("time", static_cast<int64_t>(std::time(nullptr)));
   auto outcomes = lastOutcomes();
   Array::Ptr plugins = new Array;

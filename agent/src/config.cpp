@@ -5,6 +5,7 @@
 #include <Poco/NumberParser.h>
 #include <Poco/String.h>
 #include <Poco/StringTokenizer.h>
+#include <Poco/Util/LayeredConfiguration.h>
 #include <Poco/Util/PropertyFileConfiguration.h>
 #include <sys/stat.h>
 
@@ -21,7 +22,10 @@ namespace {
 using Poco::Util::AbstractConfiguration;
 
 // Keys the agent knows in its own sections; anything else there is a typo.
-const std::set<std::string> kKnownKeys = {"agent.region",
+const std::set<std::string> kKnownKeys = {"include",
+                                          "agent.region",
+                                          "agent.region_name_fr",
+                                          "agent.region_name_ar",
                                           "agent.state_dir",
                                           "plugins.dir",
                                           "plugins.enabled",
@@ -46,16 +50,32 @@ const std::set<std::string> kKnownKeys = {"agent.region",
                                           "sync.backlog_warn_mb",
                                           "sync.backlog_max_mb",
                                           "status.listen"};
-const std::set<std::string> kOwnSections = {"agent", "plugins", "log", "sync", "status"};
+const std::set<std::string> kOwnSections = {"include", "agent", "plugins", "log", "sync", "status"};
 const std::set<std::string> kLevels = {"fatal",  "critical",    "error", "warning",
                                        "notice", "information", "debug", "trace"};
 
+// One file of the configuration: the main file or one it includes.
+struct ConfigFile {
+  std::string path;
+  Poco::AutoPtr<Poco::Util::PropertyFileConfiguration> cfg;
+};
+
 class Reader {
  public:
-  Reader(const AbstractConfiguration& cfg, std::string file) : cfg_(cfg), file_(std::move(file)) {}
+  // `files` in the order they override each other: the last one that sets a key wins.
+  Reader(const AbstractConfiguration& cfg, std::vector<ConfigFile> files)
+      : cfg_(cfg), files_(std::move(files)) {}
 
+  // Names the file that sets `key` (the main file when none does).
   Status error(const std::string& key, const std::string& problem) const {
-    return Status::config("config: " + file_ + " key '" + key + "': " + problem);
+    std::string file = files_.front().path;
+    for (auto it = files_.rbegin(); it != files_.rend(); ++it) {
+      if (it->cfg->has(key)) {
+        file = it->path;
+        break;
+      }
+    }
+    return Status::config("config: " + file + " key '" + key + "': " + problem);
   }
   Result<std::string> required(const std::string& key, const std::string& hint) const {
     const std::string v = Poco::trim(cfg_.getString(key, ""));
@@ -87,8 +107,20 @@ class Reader {
 
  private:
   const AbstractConfiguration& cfg_;
-  std::string file_;
+  std::vector<ConfigFile> files_;
 };
+
+Result<Poco::AutoPtr<Poco::Util::PropertyFileConfiguration>> readFile(const std::string& path,
+                                                                      const std::string& hint) {
+  try {
+    return Poco::AutoPtr<Poco::Util::PropertyFileConfiguration>(
+        new Poco::Util::PropertyFileConfiguration(path));
+  } catch (const Poco::FileNotFoundException&) {
+    return Status::config("config: file '" + path + "' does not exist; " + hint);
+  } catch (const Poco::Exception& e) {
+    return Status::config("config: cannot read '" + path + "': " + e.displayText());
+  }
+}
 
 void collectKeys(const AbstractConfiguration& cfg, const std::string& prefix,
                  std::vector<std::string>& out) {
@@ -130,17 +162,39 @@ std::string configHash(const PluginConfig& plugin) {
 }
 
 Result<AgentConfig> loadAgentConfig(const std::string& path) {
-  Poco::AutoPtr<Poco::Util::PropertyFileConfiguration> cfg;
-  try {
-    cfg = new Poco::Util::PropertyFileConfiguration(path);
-  } catch (const Poco::FileNotFoundException&) {
-    return Status::config("config: file '" + path +
-                          "' does not exist; pass --config with the "
-                          "path of agent.properties");
-  } catch (const Poco::Exception& e) {
-    return Status::config("config: cannot read '" + path + "': " + e.displayText());
+  auto main_file = readFile(path, "pass --config with the path of agent.properties");
+  if (!main_file) {
+    return main_file.status();
   }
-  const Reader r(*cfg, path);
+  // `include = a.properties, b.properties`: overlays (e.g. the office's region file), read
+  // after the main file and relative to its folder; a key they set replaces the main file's.
+  std::vector<ConfigFile> files{{path, *main_file}};
+  Poco::AutoPtr<Poco::Util::LayeredConfiguration> layered(new Poco::Util::LayeredConfiguration);
+  layered->add(*main_file, 0, false);
+  Poco::StringTokenizer includes(
+      (*main_file)->getString("include", ""), ",",
+      Poco::StringTokenizer::TOK_TRIM | Poco::StringTokenizer::TOK_IGNORE_EMPTY);
+  const auto slash = path.rfind('/');
+  const std::string folder = slash == std::string::npos ? "" : path.substr(0, slash + 1);
+  int priority = 0;
+  for (const auto& inc : includes) {
+    const std::string inc_path = inc.front() == '/' ? inc : folder + inc;
+    auto f = readFile(inc_path, "fix 'include' in " + path);
+    if (!f) {
+      return f.status();
+    }
+    if ((*f)->has("include")) {
+      return Status::config("config: " + inc_path +
+                            " key 'include': included files may not include others; list "
+                            "every file in the 'include' of " +
+                            path);
+    }
+    layered->add(*f, --priority, false);  // a lower number is searched first
+    files.push_back({inc_path, *f});
+  }
+  const AbstractConfiguration& cfg_ref = *layered;
+  const auto* cfg = &cfg_ref;
+  const Reader r(*cfg, files);
   AgentConfig c;
   c.source = path;
 
@@ -164,6 +218,8 @@ Result<AgentConfig> loadAgentConfig(const std::string& path) {
     return r.error("agent.region", "'" + *region + "' is not a region code; write MA-01 to MA-12");
   }
   c.region = *region;
+  c.region_name_fr = r.optional("agent.region_name_fr", "");
+  c.region_name_ar = r.optional("agent.region_name_ar", "");
 
   auto state = r.required("agent.state_dir",
                           "set it to a writable folder, e.g. "

@@ -3,6 +3,7 @@
 #include "exportsync/agent/config.hpp"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <fstream>
 #include <string>
@@ -260,6 +261,37 @@ TEST_F(ConfigTest, ErrorsNameTheFile) {
   auto c = loadAgentConfig(path);
   ASSERT_FALSE(c.isOk());
   EXPECT_HAS(c.status().message(), "config: " + path + " key 'log.level'");
+}
+
+TEST_F(ConfigTest, IncludedRegionFileOverridesTheMainFile) {
+  ::mkdir(dir_.file("regions").c_str(), 0700);
+  std::ofstream(dir_.file("regions/MA-09.properties"))
+      << "agent.region = MA-09\n"
+         "agent.region_name_fr = Souss-Massa\n"
+         "agent.region_name_ar = \xd8\xac\xd9\x87\xd8\xa9 \xd8\xb3\xd9\x88\xd8\xb3 "
+         "\xd9\x85\xd8\xa7\xd8\xb3\xd8\xa9\n"
+         "plugins.enabled = cooperatives, csv-generic\n"
+         "plugin.cooperatives.inbox = /srv/inbox/coop\n";
+  auto c = load(good() + "include = regions/MA-09.properties\n");
+  ASSERT_TRUE(c.isOk()) << c.status().message();
+  EXPECT_EQ(c->region, "MA-09");
+  EXPECT_EQ(c->region_name_fr, "Souss-Massa");
+  EXPECT_EQ(c->region_name_ar, "جهة سوس ماسة");
+  EXPECT_EQ(c->enabled, (std::vector<std::string>{"cooperatives", "csv-generic"}));
+  ASSERT_EQ(c->plugins.count("cooperatives"), 1u);
+  EXPECT_EQ(c->plugins.at("cooperatives").values.at("inbox"), "/srv/inbox/coop");
+}
+
+TEST_F(ConfigTest, IncludeErrorsNameTheFileThatHoldsTheKey) {
+  EXPECT_HAS(error(good() + "include = regions/none.properties\n"),
+             "regions/none.properties' does not exist; fix 'include' in ");
+  const std::string overlay = dir_.file("bad-region.properties");
+  std::ofstream(overlay) << "agent.region = MA-13\n";
+  EXPECT_HAS(error(good() + "include = " + overlay + "\n"),
+             "config: " + overlay + " key 'agent.region': 'MA-13' is not a region code");
+  std::ofstream(dir_.file("nested.properties")) << "include = other.properties\n";
+  EXPECT_HAS(error(good() + "include = nested.properties\n"),
+             "included files may not include others");
 }
 
 }  // namespace

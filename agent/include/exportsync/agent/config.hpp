@@ -42,9 +42,11 @@ struct SyncSettings {
 };
 
 struct AgentConfig {
-  std::string source;     ///< the file it was read from
-  std::string region;     ///< MA-01 … MA-12
-  std::string state_dir;  ///< holds agent.db and credentials
+  std::string source;          ///< the file it was read from
+  std::string region;          ///< MA-01 … MA-12
+  std::string region_name_fr;  ///< optional, shown in status (agent.region_name_fr)
+  std::string region_name_ar;  ///< optional, shown in status (agent.region_name_ar)
+  std::string state_dir;       ///< holds agent.db and credentials
   std::string plugin_dir;
   std::vector<std::string> enabled;             ///< plugin names, in config order
   int64_t max_failures = 3;                     ///< consecutive failures before quarantine
