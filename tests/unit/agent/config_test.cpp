@@ -5,7 +5,9 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <cstdio>
 #include <fstream>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -292,6 +294,27 @@ TEST_F(ConfigTest, IncludeErrorsNameTheFileThatHoldsTheKey) {
   std::ofstream(dir_.file("nested.properties")) << "include = other.properties\n";
   EXPECT_HAS(error(good() + "include = nested.properties\n"),
              "included files may not include others");
+}
+
+// Every shipped region overlay loads over the shipped agent.properties' keys and names its
+// region, both names and at least one of the regional plugins.
+TEST_F(ConfigTest, EveryRegionOverlayLoads) {
+  const std::set<std::string> known = {"artisanat", "cooperatives", "industrie", "csv-generic"};
+  for (int n = 1; n <= 12; ++n) {
+    char code[8];
+    std::snprintf(code, sizeof code, "MA-%02d", n);
+    const std::string overlay =
+        std::string(ES_SOURCE_DIR) + "/config/regions/" + code + ".properties";
+    auto c = load(good() + "include = " + overlay + "\n");
+    ASSERT_TRUE(c.isOk()) << code << ": " << c.status().message();
+    EXPECT_EQ(c->region, code);
+    EXPECT_FALSE(c->region_name_fr.empty()) << code;
+    EXPECT_NE(c->region_name_ar.find("جهة"), std::string::npos) << code;
+    EXPECT_FALSE(c->enabled.empty()) << code;
+    for (const auto& p : c->enabled) {
+      EXPECT_EQ(known.count(p), 1u) << code << " enables unknown plugin " << p;
+    }
+  }
 }
 
 }  // namespace
