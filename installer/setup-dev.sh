@@ -12,6 +12,11 @@ packages=(
   libsqlite3-dev sqlite3
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   openssl ca-certificates procps python3
+  # Packaging and the package test (tests/integration/install): CPack DEB, lintian, a Debian 12
+  # root made with debootstrap, and systemd-analyze for the units' exposure score.
+  dpkg-dev fakeroot lintian debootstrap debian-archive-keyring systemd util-linux
+  # Dashboard browser tests (tests/browser): headless Chromium driven by playwright-core (npm).
+  chromium nodejs npm
 )
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -21,6 +26,10 @@ fi
 
 missing=()
 for p in "${packages[@]}"; do
+  # A nodejs from another source (e.g. NodeSource) already ships npm and conflicts with Debian's.
+  if [ "$p" = npm ] && command -v npm >/dev/null 2>&1; then
+    continue
+  fi
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
     missing+=("$p")
   fi

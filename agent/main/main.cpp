@@ -40,6 +40,11 @@ class AgentApp : public Poco::Util::ServerApplication {
     options.addOption(Option("list-plugins", "", "list every plugin found, loaded or refused")
                           .binding("es.list")
                           .noArgument());
+    options.addOption(Option("check-config", "",
+                             "check the configuration, state folder, store, plugin folder, "
+                             "credential and hub, change nothing, exit 0 when all is well")
+                          .binding("es.check")
+                          .noArgument());
     options.addOption(
         Option("version", "", "print the version and exit").binding("es.version").noArgument());
     options.addOption(
@@ -50,7 +55,7 @@ class AgentApp : public Poco::Util::ServerApplication {
     if (config().hasProperty("es.help")) {
       Poco::Util::HelpFormatter help(options());
       help.setCommand(commandName());
-      help.setUsage("--config FILE [--once | --list-plugins]");
+      help.setUsage("--config FILE [--once | --list-plugins | --check-config]");
       help.setHeader(
           "ExportSync regional agent: collects exporter data with plugins and syncs "
           "it to the central hub.");
@@ -72,6 +77,9 @@ class AgentApp : public Poco::Util::ServerApplication {
     if (!cfg) {
       std::cerr << "exportsync-agent: " << cfg.status().message() << "\n";
       return kExitConfig;
+    }
+    if (config().hasProperty("es.check")) {
+      return agent::checkInstallation(*cfg, std::cout) ? EXIT_OK : 1;
     }
     exportsync::configureLogging(cfg->log_target, cfg->log_file, cfg->log_level,
                                  "exportsync-agent");
@@ -117,7 +125,7 @@ class AgentApp : public Poco::Util::ServerApplication {
     // worker dies with its parent, its transaction rolled back.)
     sigset_t signals;
     sigemptyset(&signals);
-    for (int s : {SIGINT, SIGTERM, SIGQUIT, SIGUSR1}) {
+    for (int s : {SIGINT, SIGTERM, SIGQUIT, SIGUSR1, SIGHUP}) {
       sigaddset(&signals, s);
     }
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
@@ -132,6 +140,18 @@ class AgentApp : public Poco::Util::ServerApplication {
       if (sig == SIGUSR1) {
         log.information("SIGUSR1: running every plugin now");
         a.runNow();
+        continue;
+      }
+      if (sig == SIGHUP) {
+        // Reload (systemctl reload): a bad file is refused with the key named, and the agent
+        // keeps running on the configuration it has.
+        auto next = agent::loadAgentConfig(path);
+        auto reloaded =
+            next ? a.reload(std::move(*next)) : exportsync::Result<std::string>(next.status());
+        if (!reloaded) {
+          log.error("SIGHUP: configuration not reloaded, still running on the previous one: " +
+                    reloaded.status().message());
+        }
         continue;
       }
       log.notice("signal " + std::to_string(sig) + ": stopping");

@@ -9,11 +9,13 @@
 #include <mutex>
 #include <set>
 #include <thread>
+#include <tuple>
 #include <unordered_set>
 
 #include "exportsync/central/central_store.hpp"
 #include "exportsync/schema_sql.hpp"
 #include "exportsync/sqlite.hpp"
+#include "sqlite_indicators.hpp"
 
 namespace exportsync::central {
 namespace {
@@ -23,7 +25,7 @@ using protocol::ChangeRecord;
 using protocol::DatasetDescriptor;
 using protocol::Op;
 
-constexpr int kSchemaVersion = 1;
+constexpr int kSchemaVersion = 2;
 constexpr const char* kMigrationV1 = R"SQL(
 CREATE TABLE _meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE _admin_tokens(token_hash TEXT PRIMARY KEY, label TEXT NOT NULL, created_at INTEGER NOT NULL);
@@ -56,6 +58,57 @@ CREATE TABLE _set_aside(
   reason TEXT NOT NULL, at INTEGER NOT NULL);
 CREATE INDEX _set_aside_key ON _set_aside(agent_id, dataset_id, key);
 )SQL";
+
+// Version 2 (issue #5): monitoring, alerts, admin accounts and sessions.
+constexpr const char* kMigrationV2 = R"SQL(
+ALTER TABLE _agents ADD COLUMN errors INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE _agents ADD COLUMN hb_at INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE _agents ADD COLUMN hb_backlog_rows INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE _agents ADD COLUMN hb_backlog_bytes INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE _agents ADD COLUMN hb_oldest_age_s INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE _agents ADD COLUMN hb_disk_free INTEGER NOT NULL DEFAULT -1;
+ALTER TABLE _agents ADD COLUMN hb_backlog_warning INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE _agents ADD COLUMN hb_backlog_full INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE _agents ADD COLUMN hb_plugins_failing INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE _agents ADD COLUMN hb_plugins_quarantined INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE _agents ADD COLUMN hb_rows_rejected INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE _agents ADD COLUMN backlog_since INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE _agents ADD COLUMN backlog_at_since INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX _agents_region ON _agents(region);
+CREATE TABLE _admins(
+  name TEXT PRIMARY KEY, password_hash TEXT NOT NULL, created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE _sessions(
+  id_hash TEXT PRIMARY KEY, name TEXT NOT NULL, created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL, last_used INTEGER NOT NULL) WITHOUT ROWID;
+CREATE INDEX _sessions_name ON _sessions(name);
+-- Monitoring samples: kind 'a' (one agent, id = agent id) or 'r' (one region, id = code), in
+-- buckets of `step` seconds (300 kept 2 days, 3600 kept 8 days).
+CREATE TABLE _history(
+  step INTEGER NOT NULL, kind TEXT NOT NULL, id TEXT NOT NULL, bucket INTEGER NOT NULL,
+  rows INTEGER NOT NULL DEFAULT 0, bytes INTEGER NOT NULL DEFAULT 0,
+  batches INTEGER NOT NULL DEFAULT 0, backlog_rows INTEGER NOT NULL DEFAULT 0,
+  lag_s INTEGER NOT NULL DEFAULT 0, PRIMARY KEY(step, kind, id, bucket)) WITHOUT ROWID;
+CREATE INDEX _history_age ON _history(step, bucket);
+CREATE TABLE _alerts(
+  id INTEGER PRIMARY KEY, code TEXT NOT NULL, severity TEXT NOT NULL, agent_id TEXT NOT NULL,
+  region TEXT NOT NULL, subject TEXT NOT NULL, message TEXT NOT NULL, since INTEGER NOT NULL,
+  at INTEGER NOT NULL, count INTEGER NOT NULL, resolved_at INTEGER NOT NULL DEFAULT 0,
+  resolved_by TEXT NOT NULL DEFAULT '');
+CREATE UNIQUE INDEX _alerts_open ON _alerts(code, agent_id, subject) WHERE resolved_at = 0;
+CREATE INDEX _alerts_at ON _alerts(at);
+CREATE TABLE _agent_errors(
+  id INTEGER PRIMARY KEY, agent_id TEXT NOT NULL, at INTEGER NOT NULL, message TEXT NOT NULL);
+CREATE INDEX _agent_errors_agent ON _agent_errors(agent_id, id);
+CREATE INDEX _set_aside_at ON _set_aside(at);
+)SQL";
+
+// History resolutions and how long each is kept.
+constexpr int64_t kFineStep = 300;
+constexpr int64_t kFineKeep = 2 * 86400;
+constexpr int64_t kCoarseStep = 3600;
+constexpr int64_t kCoarseKeep = 8 * 86400;
+constexpr size_t kRecentErrorsKept = 20;
 
 struct HubDataset {
   int64_t id = 0;
@@ -159,6 +212,35 @@ void csvField(std::ostream& out, const char* text, size_t len) {
   out << '"';
 }
 
+// One CSV line of a result row whose columns have these types (docs/protocol.md, CSV export).
+void writeCsvRow(std::ostream& out, sqlite3_stmt* st, const std::vector<ColumnType>& types) {
+  for (size_t c = 0; c < types.size(); ++c) {
+    const int i = static_cast<int>(c);
+    if (c != 0) {
+      out << ',';
+    }
+    if (sqlite3_column_type(st, i) == SQLITE_NULL) {
+      continue;
+    }
+    const ColumnType type = types[c];
+    if (type == ColumnType::Money) {
+      out << Money::fromCentimes(sqlite3_column_int64(st, i)).toString();
+    } else if (type == ColumnType::Boolean) {
+      out << (sqlite3_column_int64(st, i) != 0 ? "true" : "false");
+    } else if (type == ColumnType::Real) {
+      char b[40];
+      std::snprintf(b, sizeof b, "%.17g", sqlite3_column_double(st, i));
+      out << b;
+    } else if (type == ColumnType::Integer) {
+      out << sqlite3_column_int64(st, i);
+    } else {
+      const auto* t = reinterpret_cast<const char*>(sqlite3_column_text(st, i));
+      csvField(out, t, static_cast<size_t>(sqlite3_column_bytes(st, i)));
+    }
+  }
+  out << '\n';
+}
+
 class SqliteCentralStore final : public CentralStore {
  public:
   explicit SqliteCentralStore(sql::Db db) : db_(std::move(db)) {}
@@ -215,12 +297,17 @@ class SqliteCentralStore final : public CentralStore {
                         std::to_string(version) + ", this hub supports up to " +
                         std::to_string(kSchemaVersion) + "; install the newer hub again");
     }
-    if (version == 0) {
-      if (auto st = db_.exec(std::string("BEGIN IMMEDIATE;") + kMigrationV1 +
-                             "PRAGMA user_version=1; COMMIT;");
-          !st) {
+    if (version < 2) {
+      // One transaction from whatever version to the newest: a failure leaves the old store.
+      std::string sql = "BEGIN IMMEDIATE;";
+      if (version == 0) {
+        sql += kMigrationV1;
+      }
+      sql += kMigrationV2;
+      sql += "PRAGMA user_version=2; COMMIT;";
+      if (auto st = db_.exec(sql); !st) {
         (void)db_.exec("ROLLBACK");
-        return st;
+        return st.withContext("upgrading the hub store to version 2");
       }
     }
     return loadDatasets();
@@ -239,14 +326,16 @@ class SqliteCentralStore final : public CentralStore {
     return s->step() == SQLITE_DONE ? Status::ok() : db_.error("adding an admin token");
   }
 
+  // Lookups on every request read through the reader pool: they never wait behind a write.
   Result<bool> isAdminToken(const std::string& token_hash) override {
-    const std::lock_guard<std::mutex> lock(mutex_);
-    auto s = db_.prepare("SELECT 1 FROM _admin_tokens WHERE token_hash = ?");
-    if (!s) {
-      return s.status();
-    }
-    s->bind(1, token_hash);
-    return s->step() == SQLITE_ROW;
+    return withReader([&](sql::Db& db) -> Result<bool> {
+      auto s = db.prepare("SELECT 1 FROM _admin_tokens WHERE token_hash = ?");
+      if (!s) {
+        return s.status();
+      }
+      s->bind(1, token_hash);
+      return s->step() == SQLITE_ROW;
+    });
   }
 
   Status addEnrolmentCode(const std::string& code_hash, const std::string& region,
@@ -327,25 +416,24 @@ class SqliteCentralStore final : public CentralStore {
   }
 
   Result<std::optional<AgentRecord>> agentByToken(const std::string& token_hash) override {
-    const std::lock_guard<std::mutex> lock(mutex_);
-    return queryAgent("token_hash = ?", token_hash);
+    return withReader([&](sql::Db& db) { return queryAgent(db, "token_hash = ?", token_hash); });
   }
   Result<std::optional<AgentRecord>> agent(const std::string& id) override {
-    const std::lock_guard<std::mutex> lock(mutex_);
-    return queryAgent("id = ?", id);
+    return withReader([&](sql::Db& db) { return queryAgent(db, "id = ?", id); });
   }
 
   Result<std::vector<AgentRecord>> agents() override {
-    const std::lock_guard<std::mutex> lock(mutex_);
-    auto s = db_.prepare(std::string(kAgentColumns) + " ORDER BY region, id");
-    if (!s) {
-      return s.status();
-    }
-    std::vector<AgentRecord> out;
-    while (s->step() == SQLITE_ROW) {
-      out.push_back(readAgent(*s));
-    }
-    return out;
+    return withReader([&](sql::Db& db) -> Result<std::vector<AgentRecord>> {
+      auto s = db.prepare(std::string(kAgentColumns) + " ORDER BY region, id");
+      if (!s) {
+        return s.status();
+      }
+      std::vector<AgentRecord> out;
+      while (s->step() == SQLITE_ROW) {
+        out.push_back(readAgent(*s));
+      }
+      return out;
+    });
   }
 
   Result<bool> revoke(const std::string& agent_id, int64_t now) override {
@@ -379,7 +467,7 @@ class SqliteCentralStore final : public CentralStore {
       reloadDatasets();  // schema changes of this transaction were rolled back too
       return st;
     };
-    auto current = queryAgent("id = ?", who.id);
+    auto current = queryAgent(db_, "id = ?", who.id);
     if (!current || !current->has_value()) {
       return fail(Status::internal("agent '" + who.id + "' vanished"));
     }
@@ -485,6 +573,27 @@ class SqliteCentralStore final : public CentralStore {
     if (up->step() != SQLITE_DONE) {
       return fail(db_.error("advancing the mark"));
     }
+    for (const int64_t step : {kFineStep, kCoarseStep}) {
+      for (const auto& [kind, id] : {std::pair<const char*, const std::string&>{"a", a.id},
+                                     std::pair<const char*, const std::string&>{"r", a.region}}) {
+        auto hs = db_.prepare(
+            "INSERT INTO _history(step, kind, id, bucket, rows, bytes, batches) "
+            "VALUES(?1, ?2, ?3, ?4, ?5, ?6, 1) ON CONFLICT DO UPDATE SET "
+            "rows = rows + excluded.rows, bytes = bytes + excluded.bytes, batches = batches + 1");
+        if (!hs) {
+          return fail(hs.status());
+        }
+        hs->bind(1, step);
+        hs->bind(2, std::string_view(kind));
+        hs->bind(3, id);
+        hs->bind(4, now - now % step);
+        hs->bind(5, static_cast<int64_t>(batch.changes.size()));
+        hs->bind(6, static_cast<int64_t>(wire.size()));
+        if (hs->step() != SQLITE_DONE) {
+          return fail(db_.error("sampling the history"));
+        }
+      }
+    }
     if (auto st = db_.exec("COMMIT"); !st) {
       return fail(st);
     }
@@ -493,27 +602,112 @@ class SqliteCentralStore final : public CentralStore {
   }
 
   Status recordHeartbeat(const std::string& agent_id, const std::string& status_json,
-                         int64_t now) override {
+                         const HeartbeatSummary& h, int64_t now) override {
     const std::lock_guard<std::mutex> lock(mutex_);
-    auto s = db_.prepare("UPDATE _agents SET status_json = ?, last_seen = ? WHERE id = ?");
+    if (auto st = db_.exec("BEGIN IMMEDIATE"); !st) {
+      return st;
+    }
+    auto fail = [this](Status st) {
+      (void)db_.exec("ROLLBACK");
+      return st;
+    };
+    // The backlog "has not shrunk since" backlog_since: reset whenever it is empty or smaller
+    // (every expression below reads the row's old values).
+    auto s = db_.prepare(
+        "UPDATE _agents SET status_json = ?1, last_seen = ?2, hb_at = ?2, "
+        "backlog_since = CASE WHEN ?3 = 0 THEN 0 WHEN backlog_since = 0 OR ?3 < hb_backlog_rows "
+        "THEN ?2 ELSE backlog_since END, "
+        "backlog_at_since = CASE WHEN ?3 = 0 THEN 0 WHEN backlog_since = 0 OR ?3 < hb_backlog_rows "
+        "THEN ?3 ELSE backlog_at_since END, "
+        "hb_backlog_rows = ?3, hb_backlog_bytes = ?4, hb_oldest_age_s = ?5, hb_disk_free = ?6, "
+        "hb_backlog_warning = ?7, hb_backlog_full = ?8, hb_plugins_failing = ?9, "
+        "hb_plugins_quarantined = ?10, hb_rows_rejected = ?11 WHERE id = ?12 "
+        "RETURNING region");
     if (!s) {
-      return s.status();
+      return fail(s.status());
     }
     s->bind(1, status_json);
     s->bind(2, now);
-    s->bind(3, agent_id);
-    return s->step() == SQLITE_DONE ? Status::ok() : db_.error("recording a heartbeat");
+    s->bind(3, h.backlog_rows);
+    s->bind(4, h.backlog_bytes);
+    s->bind(5, h.oldest_unacked_age_s);
+    s->bind(6, h.disk_free_bytes);
+    s->bind(7, static_cast<int64_t>(h.backlog_warning ? 1 : 0));
+    s->bind(8, static_cast<int64_t>(h.backlog_full ? 1 : 0));
+    s->bind(9, h.plugins_failing);
+    s->bind(10, h.plugins_quarantined);
+    s->bind(11, h.rows_rejected);
+    s->bind(12, agent_id);
+    if (s->step() != SQLITE_ROW) {
+      return fail(db_.error("recording a heartbeat"));
+    }
+    const std::string region = s->text(0);
+    while (s->step() == SQLITE_ROW) {
+    }
+    const int64_t lag = h.backlog_rows > 0 ? h.oldest_unacked_age_s : 0;
+    for (const int64_t step : {kFineStep, kCoarseStep}) {
+      auto a = db_.prepare(
+          "INSERT INTO _history(step, kind, id, bucket, backlog_rows, lag_s) "
+          "VALUES(?1, 'a', ?2, ?3, ?4, ?5) ON CONFLICT DO UPDATE SET "
+          "backlog_rows = MAX(backlog_rows, excluded.backlog_rows), "
+          "lag_s = MAX(lag_s, excluded.lag_s)");
+      auto r = db_.prepare(
+          "INSERT INTO _history(step, kind, id, bucket, backlog_rows, lag_s) "
+          "SELECT ?1, 'r', ?2, ?3, COALESCE(SUM(hb_backlog_rows), 0), "
+          "COALESCE(MAX(CASE WHEN hb_backlog_rows > 0 THEN hb_oldest_age_s + ?4 - hb_at "
+          "ELSE 0 END), 0) FROM _agents WHERE region = ?2 AND revoked_at = 0 "
+          "ON CONFLICT DO UPDATE SET backlog_rows = MAX(backlog_rows, excluded.backlog_rows), "
+          "lag_s = MAX(lag_s, excluded.lag_s)");
+      if (!a || !r) {
+        return fail(db_.error("sampling the history"));
+      }
+      a->bind(1, step);
+      a->bind(2, agent_id);
+      a->bind(3, now - now % step);
+      a->bind(4, h.backlog_rows);
+      a->bind(5, lag);
+      r->bind(1, step);
+      r->bind(2, region);
+      r->bind(3, now - now % step);
+      r->bind(4, now);
+      if (a->step() != SQLITE_DONE || r->step() != SQLITE_DONE) {
+        return fail(db_.error("sampling the history"));
+      }
+    }
+    if (auto st = db_.exec("COMMIT"); !st) {
+      return fail(st);
+    }
+    return Status::ok();
   }
 
   Status recordError(const std::string& agent_id, const std::string& error) override {
     const std::lock_guard<std::mutex> lock(mutex_);
-    auto s = db_.prepare("UPDATE _agents SET last_error = ? WHERE id = ?");
-    if (!s) {
-      return s.status();
+    if (auto st = db_.exec("BEGIN IMMEDIATE"); !st) {
+      return st;
+    }
+    auto s = db_.prepare("UPDATE _agents SET last_error = ?1, errors = errors + 1 WHERE id = ?2");
+    auto ins = db_.prepare(
+        "INSERT INTO _agent_errors(agent_id, at, message) "
+        "VALUES(?1, strftime('%s','now'), ?2)");
+    auto trim = db_.prepare(
+        "DELETE FROM _agent_errors WHERE agent_id = ?1 AND id <= (SELECT id FROM _agent_errors "
+        "WHERE agent_id = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2)");
+    if (!s || !ins || !trim) {
+      (void)db_.exec("ROLLBACK");
+      return db_.error("recording an error");
     }
     s->bind(1, error);
     s->bind(2, agent_id);
-    return s->step() == SQLITE_DONE ? Status::ok() : db_.error("recording an error");
+    ins->bind(1, agent_id);
+    ins->bind(2, error.substr(0, 4096));
+    trim->bind(1, agent_id);
+    trim->bind(2, static_cast<int64_t>(kRecentErrorsKept));
+    if (s->step() != SQLITE_DONE || ins->step() != SQLITE_DONE || trim->step() != SQLITE_DONE) {
+      auto st = db_.error("recording an error");
+      (void)db_.exec("ROLLBACK");
+      return st;
+    }
+    return db_.exec("COMMIT");
   }
 
   Status writeCsv(const std::string& plugin, const std::string& dataset, const std::string& region,
@@ -553,33 +747,12 @@ class SqliteCentralStore final : public CentralStore {
       out << "," << c.name;
     }
     out << "\n";
-    const int n = static_cast<int>(ds.spec.columns.size()) + 2;
+    std::vector<ColumnType> types{ColumnType::Text, ColumnType::Text};
+    for (const auto& c : ds.spec.columns) {
+      types.push_back(c.type);
+    }
     while (s->step() == SQLITE_ROW) {
-      for (int i = 0; i < n; ++i) {
-        if (i != 0) {
-          out << ',';
-        }
-        sqlite3_stmt* st = s->get();
-        if (sqlite3_column_type(st, i) == SQLITE_NULL) {
-          continue;
-        }
-        const ColumnType type = i < 2 ? ColumnType::Text : ds.spec.columns[i - 2].type;
-        if (type == ColumnType::Money) {
-          out << Money::fromCentimes(sqlite3_column_int64(st, i)).toString();
-        } else if (type == ColumnType::Boolean) {
-          out << (sqlite3_column_int64(st, i) != 0 ? "true" : "false");
-        } else if (type == ColumnType::Real) {
-          char b[40];
-          std::snprintf(b, sizeof b, "%.17g", sqlite3_column_double(st, i));
-          out << b;
-        } else if (type == ColumnType::Integer) {
-          out << sqlite3_column_int64(st, i);
-        } else {
-          const auto* t = reinterpret_cast<const char*>(sqlite3_column_text(st, i));
-          csvField(out, t, static_cast<size_t>(sqlite3_column_bytes(st, i)));
-        }
-      }
-      out << '\n';
+      writeCsvRow(out, s->get(), types);
     }
     return Status::ok();
   }
@@ -614,11 +787,425 @@ class SqliteCentralStore final : public CentralStore {
     return out;
   }
 
+  // --- dashboard -----------------------------------------------------------------------------
+
+  Result<std::vector<AgentRecord>> agentSummaries() override {
+    return withReader([&](sql::Db& db) -> Result<std::vector<AgentRecord>> {
+      std::string q = kAgentColumns;
+      q.replace(q.find("status_json"), 11, "'' AS status_json");
+      auto s = db.prepare(q + " ORDER BY region, id");
+      if (!s) {
+        return s.status();
+      }
+      std::vector<AgentRecord> out;
+      while (s->step() == SQLITE_ROW) {
+        out.push_back(readAgent(*s));
+      }
+      return out;
+    });
+  }
+
+  Result<std::vector<AgentError>> recentErrors(const std::string& agent_id, size_t limit) override {
+    return withReader([&](sql::Db& db) -> Result<std::vector<AgentError>> {
+      auto s = db.prepare(
+          "SELECT at, message FROM _agent_errors WHERE agent_id = ? ORDER BY id DESC LIMIT ?");
+      if (!s) {
+        return s.status();
+      }
+      s->bind(1, agent_id);
+      s->bind(2, static_cast<int64_t>(limit));
+      std::vector<AgentError> out;
+      while (s->step() == SQLITE_ROW) {
+        out.push_back({s->int64(0), s->text(1)});
+      }
+      return out;
+    });
+  }
+
+  Result<std::map<std::string, int64_t>> setAsideCounts(int64_t since) override {
+    return withReader([&](sql::Db& db) -> Result<std::map<std::string, int64_t>> {
+      auto s = db.prepare("SELECT agent_id, COUNT(*) FROM _set_aside WHERE at >= ? GROUP BY 1");
+      if (!s) {
+        return s.status();
+      }
+      s->bind(1, since);
+      std::map<std::string, int64_t> out;
+      while (s->step() == SQLITE_ROW) {
+        out[s->text(0)] = s->int64(1);
+      }
+      return out;
+    });
+  }
+
+  Result<bool> setAdminPassword(const std::string& user, const std::string& password_hash,
+                                int64_t now) override {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    if (auto st = db_.exec("BEGIN IMMEDIATE"); !st) {
+      return st;
+    }
+    auto q = db_.prepare("SELECT 1 FROM _admins WHERE name = ?");
+    auto up = db_.prepare(
+        "INSERT INTO _admins(name, password_hash, created_at, updated_at) VALUES(?1, ?2, ?3, ?3) "
+        "ON CONFLICT(name) DO UPDATE SET password_hash = excluded.password_hash, "
+        "updated_at = excluded.updated_at");
+    auto del = db_.prepare("DELETE FROM _sessions WHERE name = ?");
+    if (!q || !up || !del) {
+      (void)db_.exec("ROLLBACK");
+      return db_.error("setting an admin password");
+    }
+    q->bind(1, user);
+    const bool created = q->step() != SQLITE_ROW;
+    up->bind(1, user);
+    up->bind(2, password_hash);
+    up->bind(3, now);
+    del->bind(1, user);
+    if (up->step() != SQLITE_DONE || del->step() != SQLITE_DONE) {
+      auto st = db_.error("setting an admin password");
+      (void)db_.exec("ROLLBACK");
+      return st;
+    }
+    if (auto st = db_.exec("COMMIT"); !st) {
+      return st;
+    }
+    return created;
+  }
+
+  Result<std::optional<std::string>> adminPasswordHash(const std::string& user) override {
+    return withReader([&](sql::Db& db) -> Result<std::optional<std::string>> {
+      auto s = db.prepare("SELECT password_hash FROM _admins WHERE name = ?");
+      if (!s) {
+        return s.status();
+      }
+      s->bind(1, user);
+      if (s->step() != SQLITE_ROW) {
+        return std::optional<std::string>();
+      }
+      return std::optional<std::string>(s->text(0));
+    });
+  }
+
+  Status createSession(const SessionRecord& r) override {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    auto s = db_.prepare(
+        "INSERT INTO _sessions(id_hash, name, created_at, expires_at, last_used) "
+        "VALUES(?, ?, ?, ?, ?)");
+    if (!s) {
+      return s.status();
+    }
+    s->bind(1, r.id_hash);
+    s->bind(2, r.user);
+    s->bind(3, r.created_at);
+    s->bind(4, r.expires_at);
+    s->bind(5, r.last_used);
+    return s->step() == SQLITE_DONE ? Status::ok() : db_.error("creating a session");
+  }
+
+  Result<std::optional<SessionRecord>> session(const std::string& id_hash) override {
+    return withReader([&](sql::Db& db) -> Result<std::optional<SessionRecord>> {
+      auto s = db.prepare(
+          "SELECT id_hash, name, created_at, expires_at, last_used FROM _sessions "
+          "WHERE id_hash = ?");
+      if (!s) {
+        return s.status();
+      }
+      s->bind(1, id_hash);
+      if (s->step() != SQLITE_ROW) {
+        return std::optional<SessionRecord>();
+      }
+      SessionRecord r;
+      r.id_hash = s->text(0);
+      r.user = s->text(1);
+      r.created_at = s->int64(2);
+      r.expires_at = s->int64(3);
+      r.last_used = s->int64(4);
+      return std::optional<SessionRecord>(std::move(r));
+    });
+  }
+
+  Status touchSession(const std::string& id_hash, int64_t now) override {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    auto s = db_.prepare("UPDATE _sessions SET last_used = ? WHERE id_hash = ?");
+    if (!s) {
+      return s.status();
+    }
+    s->bind(1, now);
+    s->bind(2, id_hash);
+    return s->step() == SQLITE_DONE ? Status::ok() : db_.error("updating a session");
+  }
+
+  Status deleteSession(const std::string& id_hash) override {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    auto s = db_.prepare("DELETE FROM _sessions WHERE id_hash = ?");
+    if (!s) {
+      return s.status();
+    }
+    s->bind(1, id_hash);
+    return s->step() == SQLITE_DONE ? Status::ok() : db_.error("deleting a session");
+  }
+
+  Result<std::vector<HistoryPoint>> history(const HistoryQuery& q) override {
+    if (q.step_s != kFineStep && q.step_s != kCoarseStep) {
+      return Status::invalid("history: step must be 300 or 3600 seconds");
+    }
+    if (q.to < q.from || (q.to - q.from) / q.step_s > 10000) {
+      return Status::invalid("history: the range must hold 1 to 10000 buckets");
+    }
+    return withReader([&](sql::Db& db) -> Result<std::vector<HistoryPoint>> {
+      std::string where = "step = ?1 AND bucket BETWEEN ?2 AND ?3 AND ";
+      if (!q.agent_id.empty()) {
+        where += "kind = 'a' AND id = ?4";
+      } else if (!q.region.empty()) {
+        where += "kind = 'r' AND id = ?4";
+      } else {
+        where += "kind = 'r'";
+      }
+      auto s = db.prepare(
+          "SELECT bucket, SUM(rows), SUM(bytes), SUM(batches), SUM(backlog_rows), MAX(lag_s) "
+          "FROM _history WHERE " +
+          where + " GROUP BY bucket ORDER BY bucket");
+      if (!s) {
+        return s.status();
+      }
+      s->bind(1, q.step_s);
+      s->bind(2, q.from);
+      s->bind(3, q.to);
+      if (!q.agent_id.empty()) {
+        s->bind(4, q.agent_id);
+      } else if (!q.region.empty()) {
+        s->bind(4, q.region);
+      }
+      std::vector<HistoryPoint> out;
+      for (int64_t t = q.from; t <= q.to; t += q.step_s) {
+        out.push_back(HistoryPoint{t, 0, 0, 0, 0, 0});
+      }
+      while (s->step() == SQLITE_ROW) {
+        const int64_t t = s->int64(0);
+        if ((t - q.from) % q.step_s != 0) {
+          continue;
+        }
+        auto& p = out[static_cast<size_t>((t - q.from) / q.step_s)];
+        p.rows = s->int64(1);
+        p.bytes = s->int64(2);
+        p.batches = s->int64(3);
+        p.backlog_rows = s->int64(4);
+        p.lag_s = s->int64(5);
+      }
+      return out;
+    });
+  }
+
+  Status raiseAlert(const AlertRecord& alert, int64_t now) override {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    return upsertAlert(alert, now);
+  }
+
+  Status reconcileAlerts(const std::vector<std::string>& codes,
+                         const std::vector<AlertRecord>& wanted, int64_t now) override {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    if (auto st = db_.exec("BEGIN IMMEDIATE"); !st) {
+      return st;
+    }
+    auto fail = [this](Status st) {
+      (void)db_.exec("ROLLBACK");
+      return st;
+    };
+    std::set<std::tuple<std::string, std::string, std::string>> keep;
+    for (const auto& a : wanted) {
+      if (auto st = upsertAlert(a, now); !st) {
+        return fail(st);
+      }
+      keep.emplace(a.code, a.agent_id, a.subject);
+    }
+    auto open = db_.prepare(
+        "SELECT id, code, agent_id, subject FROM _alerts WHERE resolved_at = 0 AND code = ?");
+    auto res =
+        db_.prepare("UPDATE _alerts SET resolved_at = ?1, resolved_by = 'hub' WHERE id = ?2");
+    if (!open || !res) {
+      return fail(db_.error("resolving alerts"));
+    }
+    for (const auto& code : codes) {
+      open->reset();
+      open->bind(1, code);
+      std::vector<int64_t> ended;
+      while (open->step() == SQLITE_ROW) {
+        if (keep.count({open->text(1), open->text(2), open->text(3)}) == 0) {
+          ended.push_back(open->int64(0));
+        }
+      }
+      for (const int64_t id : ended) {
+        res->reset();
+        res->bind(1, now);
+        res->bind(2, id);
+        if (res->step() != SQLITE_DONE) {
+          return fail(db_.error("resolving alerts"));
+        }
+      }
+    }
+    if (auto st = db_.exec("COMMIT"); !st) {
+      return fail(st);
+    }
+    return Status::ok();
+  }
+
+  Result<bool> resolveAlert(int64_t id, const std::string& by, int64_t now) override {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    auto s = db_.prepare(
+        "UPDATE _alerts SET resolved_at = ?1, resolved_by = ?2 WHERE id = ?3 AND resolved_at = 0");
+    if (!s) {
+      return s.status();
+    }
+    s->bind(1, now);
+    s->bind(2, by);
+    s->bind(3, id);
+    if (s->step() != SQLITE_DONE) {
+      return db_.error("resolving an alert");
+    }
+    return sqlite3_changes(db_.get()) > 0;
+  }
+
+  Result<std::vector<AlertRecord>> alerts(const AlertQuery& q) override {
+    return withReader([&](sql::Db& db) -> Result<std::vector<AlertRecord>> {
+      std::string where = q.open_only ? "resolved_at = 0" : "1";
+      if (!q.region.empty()) {
+        where += " AND region = ?2";
+      }
+      if (!q.agent_id.empty()) {
+        where += " AND agent_id = ?3";
+      }
+      auto s = db.prepare(
+          "SELECT id, code, severity, agent_id, region, subject, message, since, at, count, "
+          "resolved_at, resolved_by FROM _alerts WHERE " +
+          where + " ORDER BY at DESC, id DESC LIMIT ?1");
+      if (!s) {
+        return s.status();
+      }
+      s->bind(1, static_cast<int64_t>(q.limit));
+      if (!q.region.empty()) {
+        s->bind(2, q.region);
+      }
+      if (!q.agent_id.empty()) {
+        s->bind(3, q.agent_id);
+      }
+      std::vector<AlertRecord> out;
+      while (s->step() == SQLITE_ROW) {
+        AlertRecord a;
+        a.id = s->int64(0);
+        a.code = s->text(1);
+        a.severity = s->text(2);
+        a.agent_id = s->text(3);
+        a.region = s->text(4);
+        a.subject = s->text(5);
+        a.message = s->text(6);
+        a.since = s->int64(7);
+        a.at = s->int64(8);
+        a.count = s->int64(9);
+        a.resolved_at = s->int64(10);
+        a.resolved_by = s->text(11);
+        out.push_back(std::move(a));
+      }
+      return out;
+    });
+  }
+
+  Status prune(int64_t now) override {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    auto s = db_.prepare(
+        "DELETE FROM _history WHERE (step = ?1 AND bucket < ?2) OR (step = ?3 AND bucket < ?4)");
+    auto x = db_.prepare("DELETE FROM _sessions WHERE expires_at <= ?");
+    // Resolved alerts are kept 90 days for the "all" list.
+    auto r = db_.prepare("DELETE FROM _alerts WHERE resolved_at != 0 AND resolved_at < ?");
+    if (!s || !x || !r) {
+      return db_.error("pruning");
+    }
+    s->bind(1, kFineStep);
+    s->bind(2, now - kFineKeep);
+    s->bind(3, kCoarseStep);
+    s->bind(4, now - kCoarseKeep);
+    x->bind(1, now);
+    r->bind(1, now - 90 * 86400);
+    if (s->step() != SQLITE_DONE || x->step() != SQLITE_DONE || r->step() != SQLITE_DONE) {
+      return db_.error("pruning");
+    }
+    return Status::ok();
+  }
+
+  Result<std::vector<DatasetInfo>> datasets() override {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    std::vector<DatasetInfo> out;
+    for (const auto& [key, d] : datasets_) {
+      out.push_back(DatasetInfo{key.first, key.second, d.spec.version, d.table, d.spec.columns});
+    }
+    return out;
+  }
+
+  Status writeCoreCsv(const std::string& dataset, const std::string& region,
+                      std::ostream& out) override {
+    const auto* core = coreColumns(dataset);
+    if (core == nullptr) {
+      return Status::invalid("'" + dataset +
+                             "' is not a core dataset; use exporters or export_flows");
+    }
+    auto all = datasets();
+    if (!all) {
+      return all.status();
+    }
+    std::string sql;
+    std::string cols;
+    for (const auto& c : *core) {
+      cols += ", " + sql::quoteIdent(c.name);
+    }
+    int n = 0;
+    for (const auto& d : *all) {
+      if (d.name != dataset || !hasCoreColumns(d, *core)) {
+        continue;
+      }
+      sql += std::string(n++ == 0 ? "" : " UNION ALL ") + "SELECT '" + d.plugin +
+             "' AS plugin, _region, _agent" + cols + " FROM " + sql::quoteIdent(d.table) +
+             (region.empty() ? "" : " WHERE _region = ?1");
+    }
+    out << "plugin,region,agent";
+    for (const auto& c : *core) {
+      out << "," << c.name;
+    }
+    out << "\n";
+    if (n == 0) {
+      return Status::ok();
+    }
+    return withReader([&](sql::Db& db) -> Status {
+      auto s = db.prepare(sql + " ORDER BY 2, 1, 3, 4");
+      if (!s) {
+        return s.status();
+      }
+      if (!region.empty()) {
+        s->bind(1, region);
+      }
+      std::vector<ColumnType> types{ColumnType::Text, ColumnType::Text, ColumnType::Text};
+      for (const auto& c : *core) {
+        types.push_back(c.type);
+      }
+      while (s->step() == SQLITE_ROW) {
+        writeCsvRow(out, s->get(), types);
+      }
+      return Status::ok();
+    });
+  }
+
+  Result<Indicators> indicators(const IndicatorQuery& query) override {
+    auto all = datasets();
+    if (!all) {
+      return all.status();
+    }
+    return withReader(
+        [&](sql::Db& db) -> Result<Indicators> { return computeIndicators(db, *all, query); });
+  }
+
  private:
   static constexpr const char* kAgentColumns =
       "SELECT id, region, hostname, incarnation, created_at, revoked_at, mark, applied_seq, "
       "last_seen, last_sync_at, mark_changed_at, status_json, last_error, rows_received, "
-      "bytes_received, batches_received FROM _agents";
+      "bytes_received, batches_received, errors, hb_at, hb_backlog_rows, hb_backlog_bytes, "
+      "hb_oldest_age_s, hb_disk_free, hb_backlog_warning, hb_backlog_full, hb_plugins_failing, "
+      "hb_plugins_quarantined, hb_rows_rejected, backlog_since, backlog_at_since FROM _agents";
 
   static AgentRecord readAgent(sql::Stmt& s) {
     AgentRecord a;
@@ -638,11 +1225,25 @@ class SqliteCentralStore final : public CentralStore {
     a.rows_received = s.int64(13);
     a.bytes_received = s.int64(14);
     a.batches_received = s.int64(15);
+    a.errors = s.int64(16);
+    a.heartbeat_at = s.int64(17);
+    a.backlog_rows = s.int64(18);
+    a.backlog_bytes = s.int64(19);
+    a.oldest_unacked_age_s = s.int64(20);
+    a.disk_free_bytes = s.int64(21);
+    a.backlog_warning = s.int64(22) != 0;
+    a.backlog_full = s.int64(23) != 0;
+    a.plugins_failing = s.int64(24);
+    a.plugins_quarantined = s.int64(25);
+    a.rows_rejected = s.int64(26);
+    a.backlog_since = s.int64(27);
+    a.backlog_at_since = s.int64(28);
     return a;
   }
 
-  Result<std::optional<AgentRecord>> queryAgent(const char* where, const std::string& arg) {
-    auto s = db_.prepare(std::string(kAgentColumns) + " WHERE " + where);
+  static Result<std::optional<AgentRecord>> queryAgent(sql::Db& db, const char* where,
+                                                       const std::string& arg) {
+    auto s = db.prepare(std::string(kAgentColumns) + " WHERE " + where);
     if (!s) {
       return s.status();
     }
@@ -652,7 +1253,7 @@ class SqliteCentralStore final : public CentralStore {
       return std::optional<AgentRecord>();
     }
     if (rc != SQLITE_ROW) {
-      return db_.error("reading an agent");
+      return db.error("reading an agent");
     }
     return std::optional<AgentRecord>(readAgent(*s));
   }
@@ -662,6 +1263,53 @@ class SqliteCentralStore final : public CentralStore {
     s->bind(1, now);
     s->bind(2, id);
     return s->step() == SQLITE_DONE ? Status::ok() : db_.error("updating last_seen");
+  }
+
+  // Inside mutex_ (and possibly inside an open transaction).
+  Status upsertAlert(const AlertRecord& a, int64_t now) {
+    auto s = db_.prepare(
+        "INSERT INTO _alerts(code, severity, agent_id, region, subject, message, since, at, "
+        "count) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, 1) "
+        "ON CONFLICT(code, agent_id, subject) WHERE resolved_at = 0 DO UPDATE SET "
+        "severity = excluded.severity, message = excluded.message, at = excluded.at, "
+        "count = count + 1");
+    if (!s) {
+      return s.status();
+    }
+    s->bind(1, a.code);
+    s->bind(2, a.severity);
+    s->bind(3, a.agent_id);
+    s->bind(4, a.region);
+    s->bind(5, a.subject);
+    s->bind(6, a.message);
+    s->bind(7, now);
+    return s->step() == SQLITE_DONE ? Status::ok() : db_.error("recording an alert");
+  }
+
+  // Runs `f` with a read connection of its own (WAL: readers never wait for the writer).
+  template <typename F>
+  auto withReader(F&& f) -> decltype(f(std::declval<sql::Db&>())) {
+    std::unique_ptr<sql::Db> db;
+    {
+      const std::lock_guard<std::mutex> lock(readers_mutex_);
+      if (!readers_.empty()) {
+        db = std::move(readers_.back());
+        readers_.pop_back();
+      }
+    }
+    if (!db) {
+      auto opened = sql::Db::open(db_.path(), false);
+      if (!opened) {
+        return opened.status();
+      }
+      db = std::make_unique<sql::Db>(std::move(*opened));
+    }
+    auto result = f(*db);
+    const std::lock_guard<std::mutex> lock(readers_mutex_);
+    if (readers_.size() < kMaxIdleReaders) {
+      readers_.push_back(std::move(db));
+    }
+    return result;
   }
 
   Status loadDatasets() {
@@ -1076,7 +1724,10 @@ class SqliteCentralStore final : public CentralStore {
   sql::Db db_;                                                          // Guarded by mutex_.
   std::map<std::pair<std::string, std::string>, HubDataset> datasets_;  // Guarded by mutex_.
   std::map<std::string, Statements> stmt_cache_;                        // Guarded by mutex_.
-  std::set<int64_t> statements_;  // dataset ids whose cached statements are valid
+  std::set<int64_t> statements_;                 // dataset ids whose cached statements are valid
+  static constexpr size_t kMaxIdleReaders = 32;  // about one per HTTP thread
+  std::mutex readers_mutex_;
+  std::vector<std::unique_ptr<sql::Db>> readers_;  // Guarded by readers_mutex_.
 };
 
 }  // namespace

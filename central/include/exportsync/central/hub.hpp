@@ -1,5 +1,7 @@
 // The hub: a Poco HTTP(S) server with the sync API under /api/v1/ (enrol, sync, status, admin,
-// CSV export) over a CentralStore. The HTTP API is specified in docs/protocol.md.
+// CSV export) over a CentralStore, the dashboard API (sessions, monitoring, alerts, indicators)
+// and /metrics. The HTTP API is specified in docs/protocol.md and docs/dashboard-api.md. A
+// monitor thread re-evaluates the alerts and prunes the history.
 //
 // THREAD: start()/stop() from one thread; requests are served by the server's thread pool.
 // OWNERSHIP: the Hub owns its store and server.
@@ -10,6 +12,7 @@
 #include <string>
 
 #include "exportsync/central/central_store.hpp"
+#include "exportsync/central/dashboard.hpp"
 #include "exportsync/status.hpp"
 
 namespace exportsync::central {
@@ -31,6 +34,19 @@ struct HubConfig {
   int64_t enrol_failures_per_window = 5;  ///< per client address
   int64_t enrol_window_s = 600;
   int64_t stall_after_s = 300;  ///< backlog and no ack progress for this long: stalled
+  // Dashboard (docs/dashboard-api.md §11).
+  int64_t session_ttl_s = 43200;
+  int64_t session_idle_s = 1800;
+  int64_t login_max_failures_per_user = 5;
+  int64_t login_max_failures_per_ip = 20;
+  int64_t login_window_s = 900;
+  int pbkdf2_iterations = 210000;
+  MonitorConfig monitor;  ///< stall_after_s is copied from above
+  int64_t monitor_interval_s = 15;
+  std::string metrics_token_sha256;
+  bool metrics_allow_loopback = false;
+  int64_t target_exporters = 12000;
+  int target_year = 2035;
   std::string log_target = "console";
   std::string log_file;
   std::string log_level = "information";
@@ -57,6 +73,10 @@ class Hub {
   CentralStore& store();
   /// Creates an admin token, stores its hash, returns the token (shown once).
   Result<std::string> createAdminToken(const std::string& label);
+  /// Creates a dashboard admin or sets a new password (ending its sessions). True when created.
+  Result<bool> createAdmin(const std::string& user, const std::string& password);
+  /// One evaluation of the alerts (what the monitor thread does every interval).
+  Status evaluateAlertsForTest();
 
   struct Impl;  // opaque
 
