@@ -3,6 +3,8 @@
 # overlay (config/regions/MA-NN.properties) and the sample files of its plugins
 # (config/samples/<plugin>/<MA-NN>/), collects them, enrols with a one-time code and syncs to
 # the hub; then a summary per region (rows collected, rejected, synced) and the dashboard URL.
+# "upserted" counts the rows the plugins handed to the store (a row given twice counts twice),
+# "rejected" the input rows refused with a reason, "synced" the changes the hub acknowledged.
 #
 # Usage: installer/demo.sh BUILD_DIR [--once]
 #   stays up until Ctrl-C; with --once, exits after the first full sync: 0 when every agent
@@ -11,7 +13,7 @@
 # system and written to files, so several demos or tests never collide.
 set -euo pipefail
 
-build=${1:?usage: installer/demo.sh BUILD_DIR [--once]}
+build=$(cd "${1:?usage: installer/demo.sh BUILD_DIR [--once]}" && pwd)
 once=0
 [ "${2:-}" = "--once" ] && once=1
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -20,7 +22,7 @@ agent_exe="$build/agent/exportsync-agent"
 hub_exe="$build/central/exportsync-hub"
 plugin_dir="$build/plugins"
 
-# The offices of the demo: region code, then the plugins whose sample files it takes.
+# The offices of the demo; each runs the plugins its region overlay enables.
 offices=(MA-06 MA-07 MA-09 MA-03)
 
 pids=()
@@ -54,6 +56,11 @@ log.file = $work/hub/hub.log
 log.level = notice
 PROPS
 token=$("$hub_exe" --config "$work/hub/hub.properties" --create-admin-token demo | tail -n 1)
+# A dashboard account with a fresh password (kept in the demo folder, 0600).
+password=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')
+(umask 077 && printf '%s\n' "$password" > "$work/hub/admin-password")
+"$hub_exe" --config "$work/hub/hub.properties" --create-admin admin \
+  --password-file "$work/hub/admin-password" > /dev/null
 "$hub_exe" --config "$work/hub/hub.properties" >> "$work/hub/hub.out" 2>&1 &
 pids+=($!)
 wait_file "$work/hub/port" "the hub" "$work/hub/hub.log"
@@ -128,7 +135,7 @@ done
 # --- summary ---------------------------------------------------------------------------------
 failed=0
 echo
-printf '%-6s %-28s %-26s %9s %9s %9s  %s\n' region name plugins collected rejected synced state
+printf '%-6s %-28s %-34s %9s %9s %9s  %s\n' region name plugins upserted rejected synced state
 for region in "${offices[@]}"; do
   s=$(status_of "$region" || echo '{}')
   IFS=$'\t' read -r name plugins collected rejected synced backlog state bad < <(echo "$s" | jq -r '
@@ -141,12 +148,12 @@ for region in "${offices[@]}"; do
   status="synced"
   if [ "$backlog" != 0 ]; then status="NOT SYNCED (backlog $backlog, sync $state)"; failed=1; fi
   if [ "$bad" != 0 ]; then status="$status, $bad plugin(s) FAILED"; failed=1; fi
-  printf '%-6s %-28s %-26s %9s %9s %9s  %s\n' "$region" "$name" "$plugins" \
+  printf '%-6s %-28s %-34s %9s %9s %9s  %s\n' "$region" "$name" "$plugins" \
     "$collected" "$rejected" "$synced" "$status"
 done
 echo
 echo "hub: $hub"
-echo "dashboard: $hub/"
+echo "dashboard: $hub/   (user admin, password $password; also in $work/hub/admin-password)"
 echo "admin API token (for curl -H 'Authorization: Bearer ...'): $token"
 echo "rejected rows: $work/MA-*/inbox/*/rejected/*.errors.csv"
 echo "logs: $work/hub/hub.log, $work/MA-*/agent.log"

@@ -11,7 +11,7 @@ packages=(
   libzstd-dev zstd
   libsqlite3-dev sqlite3
   libgtest-dev libgmock-dev googletest libbenchmark-dev
-  openssl ca-certificates procps python3
+  openssl ca-certificates procps python3 curl jq
   # Packaging and the package test (tests/integration/install): CPack DEB, lintian, a Debian 12
   # root made with debootstrap, and systemd-analyze for the units' exposure score.
   dpkg-dev fakeroot lintian debootstrap debian-archive-keyring systemd util-linux

@@ -334,11 +334,6 @@ Result<std::string> Agent::reload(AgentConfig next) {
   return what.substr(1);
 }
 
-int64_t Agent::reloadsApplied() const {
-  const std::lock_guard<std::mutex> lock(mutex_);
-  return reloads_;
-}
-
 void Agent::applyReload(AgentConfig next) {
   auto& log = Poco::Logger::get("exportsync.agent");
   if (next.log_level != config_.log_level) {
@@ -407,10 +402,6 @@ void Agent::applyReload(AgentConfig next) {
     }
     const std::lock_guard<std::mutex> lock(sync_mutex_);
     sync_ = std::move(fresh);
-  }
-  {
-    const std::lock_guard<std::mutex> lock(mutex_);
-    ++reloads_;
   }
   log.notice("configuration reloaded from " + next.source + ": plugins " +
              joined(host_->runnable()) + " scheduled" +

@@ -44,9 +44,7 @@ std::string todayIso() {
   std::tm local{};
   ::localtime_r(&now, &local);
   std::array<char, 16> buf{};
-  std::snprintf(buf.data(), buf.size(), "%04d-%02d-%02d", local.tm_year + 1900, local.tm_mon + 1,
-                local.tm_mday);
-  return buf.data();
+  return std::string(buf.data(), std::strftime(buf.data(), buf.size(), "%Y-%m-%d", &local));
 }
 
 // Copies an office's sample files into the inbox, with the settings the demo appends for it

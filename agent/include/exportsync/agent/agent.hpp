@@ -57,8 +57,6 @@ class Agent {
   /// status.listen, log.target, log.file): the message names it. Returns a one-line summary of
   /// what changes. `next` must come from loadAgentConfig (a bad file is refused there).
   Result<std::string> reload(AgentConfig next);
-  /// Number of reloads applied so far (tests and status).
-  int64_t reloadsApplied() const;
 
   /// Last outcome per plugin since start (for status and tests).
   std::map<std::string, RunOutcome> lastOutcomes() const;
@@ -92,7 +90,6 @@ class Agent {
   std::map<std::string, std::chrono::steady_clock::time_point> due_;  // Guarded by mutex_.
   std::map<std::string, RunOutcome> last_;                            // Guarded by mutex_.
   std::unique_ptr<AgentConfig> pending_;  // A reload waiting for the scheduler. Guarded by mutex_.
-  int64_t reloads_ = 0;                   // Guarded by mutex_.
   bool started_ = false;                  // Guarded by mutex_.
   std::thread scheduler_;
   // The fields of config_ a reload changes (plugins, enabled, plugin_dir, max_failures, sync,
