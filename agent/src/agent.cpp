@@ -442,6 +442,8 @@ std::string Agent::statusJson() const {
     if (it != outcomes.end()) {
       const auto& r = it->second;
       p->set("last_result", r.status ? "ok" : (r.skipped ? "skipped" : "failed"));
+      p->set("last_run_at", r.finished_at);
+      p->set("last_duration_ms", static_cast<int64_t>(r.duration.count()));
       p->set("last_error", r.status ? "" : r.status.message());
       p->set("rows_upserted", r.stats.upserted);
       p->set("rows_removed", r.stats.removed);
@@ -533,6 +535,7 @@ void Agent::schedulerLoop() {
       wakeSync();
     }
     lock.lock();
+    outcome.finished_at = static_cast<int64_t>(std::time(nullptr));
     last_[name] = std::move(outcome);
   }
 }

@@ -545,7 +545,8 @@ Object::Ptr agentDetailJson(const AgentRecord& a, const MonitorInput& in,
         for (const char* k : {"enabled", "loaded", "quarantined"}) {
           q->set(k, boolOf(*p, k));
         }
-        for (const char* k : {"rows_upserted", "rows_removed", "rows_rejected"}) {
+        for (const char* k : {"rows_upserted", "rows_removed", "rows_rejected", "last_run_at",
+                              "last_duration_ms"}) {
           q->set(k, intOf(*p, k));
         }
         plugins->add(q);

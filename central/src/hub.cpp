@@ -112,7 +112,7 @@ std::string toJson(const Object& o) {
 
 void sendJson(HTTPServerResponse& res, HTTPResponse::HTTPStatus status, const Object& body) {
   const std::string text = toJson(body);
-  res.setStatus(status);
+  res.setStatusAndReason(status);  // "404 Not Found", not the default "OK"
   res.setContentType("application/json");
   res.setContentLength(static_cast<std::streamsize>(text.size()));
   res.send() << text;

@@ -105,9 +105,10 @@ function pluginsTable(plugins) {
     if (p.quarantined) return h('span', { class: 'badge h-red' }, 'En quarantaine');
     if (!p.enabled) return 'Désactivé';
     if (!p.loaded) return h('span', { class: 'badge h-amber' }, 'Refusé au chargement');
+    const at = p.last_run_at ? ` ${ago(p.last_run_at)}` : '';
     switch (p.last_result) {
-      case 'ok': return h('span', { class: 'badge h-green' }, 'Réussie');
-      case 'failed': return h('span', { class: 'badge h-amber' }, 'Échec');
+      case 'ok': return h('span', { class: 'badge h-green', title: when(p.last_run_at) }, `Réussie${at}`);
+      case 'failed': return h('span', { class: 'badge h-amber', title: when(p.last_run_at) }, `Échec${at}`);
       case 'skipped': return 'Sautée';
       case 'cancelled': return 'Annulée';
       case '': return 'Pas encore exécuté';

@@ -44,6 +44,7 @@ struct RunOutcome {
   std::chrono::milliseconds duration{0};
   bool skipped = false;          ///< not run: quarantined or not loaded
   bool quarantined_now = false;  ///< this failure put the plugin in quarantine
+  int64_t finished_at = 0;       ///< unix seconds when the run ended (set by the agent)
 };
 
 class PluginHost {
