@@ -1271,36 +1271,31 @@ Result<int64_t> Store::syncAcked() {
   return v->empty() ? int64_t{0} : static_cast<int64_t>(std::stoll(*v));
 }
 
-Status Store::acknowledge(int64_t mark) {
-  auto& db = impl_->db;
-  if (auto st = db.exec("BEGIN IMMEDIATE"); !st) {
-    return st;
-  }
-  auto del = db.prepare("DELETE FROM _changes WHERE seq <= ?");
+Status Store::acknowledge(int64_t mark) { return setMeta("sync_acked", std::to_string(mark)); }
+
+Status Store::purgeAcknowledged(int64_t through) {
+  auto del = impl_->db.prepare("DELETE FROM _changes WHERE seq <= ?");
   if (!del) {
-    (void)db.exec("ROLLBACK");
     return del.status();
   }
-  del->bind(1, mark);
+  del->bind(1, through);
   if (del->step() != SQLITE_DONE) {
-    auto st = db.error("purging acknowledged changes");
-    (void)db.exec("ROLLBACK");
-    return st;
+    return impl_->db.error("purging acknowledged changes");
   }
-  if (auto st = setMeta("sync_acked", std::to_string(mark)); !st) {
-    (void)db.exec("ROLLBACK");
-    return st;
-  }
-  return db.exec("COMMIT");
+  return Status::ok();
 }
 
 Result<Store::Backlog> Store::backlog() {
   if (auto st = impl_->flushPending(); !st) {
     return st;
   }
+  // Changes after the mark only: acknowledged ones may wait a moment for their purge.
   auto s = impl_->db.prepare(
+      "WITH mark(seq) AS (SELECT coalesce((SELECT CAST(value AS INTEGER) FROM _meta "
+      "WHERE key = 'sync_acked'), 0)) "
       "SELECT count(*), coalesce(sum(length(key) + coalesce(length(row), 0)), 0), "
-      "coalesce((SELECT at FROM _changes ORDER BY seq LIMIT 1), 0) FROM _changes");
+      "coalesce((SELECT at FROM _changes WHERE seq > (SELECT seq FROM mark) ORDER BY seq "
+      "LIMIT 1), 0) FROM _changes WHERE seq > (SELECT seq FROM mark)");
   if (!s || s->step() != SQLITE_ROW) {
     return impl_->db.error("measuring the backlog");
   }

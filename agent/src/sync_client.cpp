@@ -32,6 +32,7 @@
 #include <cstring>
 #include <ctime>
 #include <fstream>
+#include <future>
 #include <random>
 #include <sstream>
 
@@ -412,6 +413,46 @@ struct SyncClient::Impl {
     }
   }
 
+  // A batch built and encoded, ready to post.
+  struct Outgoing {
+    int64_t after = 0;  // built from the changes with seq > after
+    protocol::Batch batch;
+    std::string wire;
+  };
+  // The batch after `after` (at most `rows` changes), encoded; nullopt when nothing waits.
+  Result<std::optional<Outgoing>> build(int64_t after, int64_t rows) {
+    BatchBuilder builder(*store, creds->agent_id, creds->region);
+    auto next = builder.next(after, static_cast<size_t>(rows));
+    if (!next) {
+      return next.status();
+    }
+    if (!next->has_value()) {
+      return std::optional<Outgoing>();
+    }
+    auto wire = protocol::encodeBatch(**next, config.sync.zstd_level);
+    if (!wire) {
+      return wire.status();
+    }
+    return std::optional<Outgoing>(Outgoing{after, std::move(**next), std::move(*wire)});
+  }
+  // The batch after the one in flight, built while the hub worked on it; used only if the hub
+  // then acknowledged exactly that one.
+  std::optional<Outgoing> ahead;
+  // The last mark the hub acknowledged to this process (-1: none yet), and how far the change
+  // log has been purged. Only such a mark is purged through, never the recorded one.
+  int64_t hub_acked = -1;
+  int64_t purged_through = -1;
+  Status purge() {
+    if (hub_acked <= purged_through) {
+      return Status::ok();
+    }
+    auto st = store->purgeAcknowledged(hub_acked);
+    if (st) {
+      purged_through = hub_acked;
+    }
+    return st;
+  }
+
   // One batch exchange. Returns true when it made progress (more may follow).
   bool sendOne(bool& backlog_empty, Status& error) {
     backlog_empty = false;
@@ -420,25 +461,43 @@ struct SyncClient::Impl {
       error = acked.status();
       return false;
     }
-    BatchBuilder builder(*store, creds->agent_id, creds->region);
-    auto next = builder.next(*acked, static_cast<size_t>(batch_rows));
-    if (!next) {
-      error = next.status();
-      return false;
+    std::optional<Outgoing> out;
+    if (ahead && ahead->after == *acked) {
+      out = std::move(ahead);
     }
-    if (!next->has_value()) {
-      backlog_empty = true;
-      return false;
+    ahead.reset();
+    if (!out) {
+      auto built = build(*acked, batch_rows);
+      if (!built) {
+        error = built.status();
+        return false;
+      }
+      if (!built->has_value()) {
+        backlog_empty = true;
+        if (auto st = purge(); !st) {
+          log.warning("cannot purge acknowledged changes yet: " + st.message());
+        }
+        return false;
+      }
+      out = std::move(*built);
     }
-    const auto& batch = **next;
-    auto wire = protocol::encodeBatch(batch, config.sync.zstd_level);
-    if (!wire) {
-      error = wire.status();
-      return false;
-    }
+    const auto& batch = out->batch;
+    const auto* wire = &out->wire;
+    // While the hub works on this batch, the store is free: purge what the hub acknowledged
+    // before and build the next batch, of the size a quick success leads to. The store is
+    // touched again only after get().
+    const int64_t ahead_rows = std::min<int64_t>(config.sync.max_batch_rows, batch_rows * 2);
+    auto work =
+        std::async(std::launch::async, [this, after = batch.header.last_seq, rows = ahead_rows] {
+          if (auto st = purge(); !st) {
+            log.warning("cannot purge acknowledged changes yet: " + st.message());
+          }
+          return build(after, rows);
+        });
     const auto started = std::chrono::steady_clock::now();
     auto reply =
         client->post("/api/v1/sync", *wire, "application/x-exportsync-batch", creds->token);
+    auto built_ahead = work.get();
     if (!reply) {
       // Timeouts and drops: smaller batches next time.
       batch_rows = std::max<int64_t>(config.sync.min_batch_rows, batch_rows / 4);
@@ -463,11 +522,17 @@ struct SyncClient::Impl {
     if (reply->status == 200 && mark >= 0) {
       if (auto st = store->acknowledge(mark); !st) {
         // Not fatal: the hub has the changes; they are resent and skipped as duplicates.
-        log.warning("cannot purge acknowledged changes yet: " + st.message());
+        log.warning("cannot record the hub's acknowledgement yet: " + st.message());
+      } else {
+        hub_acked = mark;
       }
       const auto took = std::chrono::steady_clock::now() - started;
       if (took < config.sync.timeout / 4) {
         batch_rows = std::min<int64_t>(config.sync.max_batch_rows, batch_rows * 2);
+      }
+      if (mark == batch.header.last_seq && batch_rows == ahead_rows && built_ahead &&
+          built_ahead->has_value()) {
+        ahead = std::move(**built_ahead);
       }
       const std::lock_guard<std::mutex> lock(mutex);
       if (mark > status.acked_seq) {

@@ -25,7 +25,7 @@ using protocol::ChangeRecord;
 using protocol::DatasetDescriptor;
 using protocol::Op;
 
-constexpr int kSchemaVersion = 2;
+constexpr int kSchemaVersion = 3;
 constexpr const char* kMigrationV1 = R"SQL(
 CREATE TABLE _meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE _admin_tokens(token_hash TEXT PRIMARY KEY, label TEXT NOT NULL, created_at INTEGER NOT NULL);
@@ -292,22 +292,41 @@ class SqliteCentralStore final : public CentralStore {
       return db_.error("reading the store version");
     }
     const int64_t version = v->int64(0);
+    *v = sql::Stmt();  // a pending statement would keep DROP INDEX from running
     if (version > kSchemaVersion) {
       return Status::io("hub store '" + db_.path() + "' has schema version " +
                         std::to_string(version) + ", this hub supports up to " +
                         std::to_string(kSchemaVersion) + "; install the newer hub again");
     }
-    if (version < 2) {
+    if (version < kSchemaVersion) {
       // One transaction from whatever version to the newest: a failure leaves the old store.
       std::string sql = "BEGIN IMMEDIATE;";
       if (version == 0) {
         sql += kMigrationV1;
       }
-      sql += kMigrationV2;
-      sql += "PRAGMA user_version=2; COMMIT;";
+      if (version < 2) {
+        sql += kMigrationV2;
+      }
+      if (version >= 1 && version < 3) {
+        // Version 3: dataset tables lose their `_region` index. A region is a set of agents
+        // (an agent never changes region), so a region's rows are read through the primary
+        // key's `_agent` prefix, and every applied row writes one b-tree instead of two.
+        auto idx = db_.prepare(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND name = tbl_name || '_region' "
+            "AND tbl_name IN (SELECT table_name FROM _datasets)");
+        if (!idx) {
+          return idx.status().withContext("upgrading the hub store to version 3");
+        }
+        while (idx->step() == SQLITE_ROW) {
+          sql += "DROP INDEX " + sql::quoteIdent(idx->text(0)) + ";";
+        }
+        *idx = sql::Stmt();
+      }
+      sql += "PRAGMA user_version=" + std::to_string(kSchemaVersion) + "; COMMIT;";
       if (auto st = db_.exec(sql); !st) {
         (void)db_.exec("ROLLBACK");
-        return st.withContext("upgrading the hub store to version 2");
+        return st.withContext("upgrading the hub store to version " +
+                              std::to_string(kSchemaVersion));
       }
     }
     return loadDatasets();
@@ -727,20 +746,28 @@ class SqliteCentralStore final : public CentralStore {
       return rdb.status();
     }
     std::string cols;
-    std::string order = "_region, _agent";
+    std::string order;
     for (const auto& c : ds.spec.columns) {
       cols += ", " + sql::quoteIdent(c.name);
     }
     for (size_t k : ds.key) {
-      order += ", " + sql::quoteIdent(ds.spec.columns[k].name);
+      order += (order.empty() ? "" : ", ") + sql::quoteIdent(ds.spec.columns[k].name);
     }
+    // One snapshot for the whole export. The agents in (region, id) order, then each agent's
+    // rows along the primary key (`_agent` first, then the key columns): no sort, no index
+    // but the primary key, whatever the table's size.
+    if (auto st = rdb->exec("BEGIN"); !st) {
+      return st;
+    }
+    auto who = rdb->prepare(std::string("SELECT id FROM _agents") +
+                            (region.empty() ? "" : " WHERE region = ?1") + " ORDER BY region, id");
     auto s = rdb->prepare("SELECT _region, _agent" + cols + " FROM " + sql::quoteIdent(ds.table) +
-                          (region.empty() ? "" : " WHERE _region = ?1") + " ORDER BY " + order);
-    if (!s) {
-      return s.status();
+                          " WHERE _agent = ?1 ORDER BY " + order);
+    if (!who || !s) {
+      return !who ? who.status() : s.status();
     }
     if (!region.empty()) {
-      s->bind(1, region);
+      who->bind(1, region);
     }
     out << "region,agent";
     for (const auto& c : ds.spec.columns) {
@@ -751,10 +778,14 @@ class SqliteCentralStore final : public CentralStore {
     for (const auto& c : ds.spec.columns) {
       types.push_back(c.type);
     }
-    while (s->step() == SQLITE_ROW) {
-      writeCsvRow(out, s->get(), types);
+    while (who->step() == SQLITE_ROW) {
+      s->reset();
+      s->bind(1, who->text(0));
+      while (s->step() == SQLITE_ROW) {
+        writeCsvRow(out, s->get(), types);
+      }
     }
-    return Status::ok();
+    return rdb->exec("COMMIT");
   }
 
   Result<std::vector<SetAsideRow>> setAside(size_t limit) override {
@@ -1161,7 +1192,7 @@ class SqliteCentralStore final : public CentralStore {
       }
       sql += std::string(n++ == 0 ? "" : " UNION ALL ") + "SELECT '" + d.plugin +
              "' AS plugin, _region, _agent" + cols + " FROM " + sql::quoteIdent(d.table) +
-             (region.empty() ? "" : " WHERE _region = ?1");
+             (region.empty() ? "" : " WHERE _agent IN (SELECT id FROM _agents WHERE region = ?1)");
     }
     out << "plugin,region,agent";
     for (const auto& c : *core) {
@@ -1378,8 +1409,7 @@ class SqliteCentralStore final : public CentralStore {
         }
       }
       sql = "CREATE TABLE " + sql::quoteIdent(target.table) + "(" + defs + ", PRIMARY KEY(" + key +
-            ")) STRICT, WITHOUT ROWID; CREATE INDEX " + sql::quoteIdent(target.table + "_region") +
-            " ON " + sql::quoteIdent(target.table) + "(\"_region\");";
+            ")) STRICT, WITHOUT ROWID;";
     } else {
       target = it->second;
       // The hub keeps the newest definition seen: an agent with an older plugin may send fewer

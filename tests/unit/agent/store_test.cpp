@@ -1030,6 +1030,40 @@ TEST_F(StoreTest, SeqKeepsGrowingAfterTheLogIsPurged) {
   EXPECT_EQ(store_->changesAfter(0, 0)->size(), 0u);
 }
 
+// The backlog is what follows the recorded mark; acknowledged changes leave the log only
+// through an explicit purge, up to the seq it is given.
+TEST_F(StoreTest, BacklogFollowsTheMarkAndPurgeStopsWhereItIsTold) {
+  const auto spec = allTypes();
+  run([&] {
+    for (int i = 0; i < 6; ++i) {
+      ASSERT_TRUE(upsert(*store_, spec,
+                         {"b" + std::to_string(i), Value(), Value(), Value(), Value(), Value(),
+                          Value(), Value()}));
+    }
+  });
+  auto b = store_->backlog();
+  ASSERT_TRUE(b.isOk());
+  EXPECT_EQ(b->rows, 6);
+  const int64_t all_bytes = b->bytes;
+  EXPECT_GT(b->oldest_at, 0);
+  ASSERT_TRUE(store_->acknowledge(4));
+  EXPECT_EQ(*store_->syncAcked(), 4);
+  b = store_->backlog();
+  EXPECT_EQ(b->rows, 2);
+  EXPECT_LT(b->bytes, all_bytes);
+  EXPECT_EQ(changeCount(*store_), 6) << "acknowledging alone purges nothing";
+  ASSERT_TRUE(store_->purgeAcknowledged(3));
+  EXPECT_EQ(changeCount(*store_), 3);
+  EXPECT_EQ(store_->changesAfter(0, 10)->front().seq, 4);
+  ASSERT_TRUE(store_->acknowledge(6));
+  ASSERT_TRUE(store_->purgeAcknowledged(6));
+  EXPECT_EQ(changeCount(*store_), 0);
+  b = store_->backlog();
+  EXPECT_EQ(b->rows, 0);
+  EXPECT_EQ(b->bytes, 0);
+  EXPECT_EQ(b->oldest_at, 0);
+}
+
 TEST_F(StoreTest, ChangesAfterPagesInSeqOrder) {
   const auto spec = allTypes();
   run([&] {

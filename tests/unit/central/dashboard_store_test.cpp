@@ -1,12 +1,19 @@
 // The store's dashboard tables (CentralStore): heartbeat summary and backlog tracking, the
 // history samples and their pruning, alerts (raise, reconcile, resolve), recent errors, admin
-// accounts and sessions.
+// accounts and sessions; dataset CSV order and the version 3 upgrade.
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <sstream>
+
+#include "exportsync/sqlite.hpp"
 #include "store_fixture.hpp"
 
 namespace exportsync::central::test {
 namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
 
 HeartbeatSummary backlog(int64_t rows, int64_t age) {
   HeartbeatSummary h;
@@ -201,6 +208,73 @@ TEST_F(StoreTest, DatasetRegistry) {
   EXPECT_EQ((*d)[0].plugin, "artisanat");
   EXPECT_EQ((*d)[0].table, "artisanat__exporters");
   EXPECT_EQ((*d)[0].columns.size(), core::exportersSpec().columns.size());
+}
+
+// A dataset's CSV: agents in (region, id) order, each agent's rows in key order; a region
+// filter keeps exactly that region's agents.
+TEST_F(StoreTest, DatasetCsvOrdersByRegionAgentAndKey) {
+  const auto b = enrol("ag-b", "MA-06");
+  const auto a = enrol("ag-a", "MA-09");
+  const auto c = enrol("ag-c", "MA-06");
+  upsert(a, "artisanat", core::exportersSpec(), {exporter("001000000000002", "MA-09")});
+  upsert(b, "artisanat", core::exportersSpec(),
+         {exporter("001000000000003", "MA-06"), exporter("001000000000001", "MA-06")});
+  upsert(c, "artisanat", core::exportersSpec(), {exporter("001000000000000", "MA-06")});
+  auto firstColumns = [&](const std::string& region) {
+    std::ostringstream out;
+    EXPECT_TRUE(store_->writeCsv("artisanat", "exporters", region, out).isOk());
+    std::istringstream in(out.str());
+    std::vector<std::string> lines;
+    for (std::string line; std::getline(in, line);) {
+      lines.push_back(line.substr(0, line.find(',', line.find(',', line.find(',') + 1) + 1)));
+    }
+    return lines;
+  };
+  EXPECT_THAT(firstColumns(""),
+              ElementsAre("region,agent,exporter_id", "MA-06,ag-b,001000000000001",
+                          "MA-06,ag-b,001000000000003", "MA-06,ag-c,001000000000000",
+                          "MA-09,ag-a,001000000000002"));
+  EXPECT_THAT(firstColumns("MA-09"),
+              ElementsAre("region,agent,exporter_id", "MA-09,ag-a,001000000000002"));
+  EXPECT_THAT(firstColumns("MA-01"), ElementsAre("region,agent,exporter_id"));
+}
+
+// Version 3 drops the per-dataset `_region` indexes of a version 2 store and keeps its rows.
+TEST_F(StoreTest, UpgradeFromVersion2DropsRegionIndexes) {
+  const auto a = enrol("ag-1", "MA-06");
+  upsert(a, "artisanat", core::exportersSpec(), {exporter("001000000000001", "MA-06")});
+  store_.reset();
+  const std::string path = dir_ + "/central.db";
+  auto countIndexes = [&]() {
+    auto db = sql::Db::open(path, false);
+    EXPECT_TRUE(db.isOk());
+    auto s = db->prepare(
+        "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = "
+        "'artisanat__exporters_region'");
+    EXPECT_EQ(s->step(), SQLITE_ROW);
+    return s->int64(0);
+  };
+  {
+    auto db = sql::Db::open(path, true);
+    ASSERT_TRUE(db.isOk());
+    ASSERT_TRUE(db->exec("CREATE INDEX artisanat__exporters_region ON "
+                         "artisanat__exporters(_region); PRAGMA user_version=2;")
+                    .isOk());
+  }
+  ASSERT_EQ(countIndexes(), 1);
+  auto s = openSqliteCentralStore(path);
+  ASSERT_TRUE(s.isOk()) << s.status().message();
+  store_ = std::move(*s);
+  EXPECT_EQ(countIndexes(), 0);
+  {
+    auto db = sql::Db::open(path, false);
+    auto v = db->prepare("PRAGMA user_version");
+    ASSERT_EQ(v->step(), SQLITE_ROW);
+    EXPECT_EQ(v->int64(0), 3);
+  }
+  std::ostringstream out;
+  ASSERT_TRUE(store_->writeCsv("artisanat", "exporters", "MA-06", out).isOk());
+  EXPECT_THAT(out.str(), HasSubstr("MA-06,ag-1,001000000000001,"));
 }
 
 }  // namespace

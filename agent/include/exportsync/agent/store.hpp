@@ -130,14 +130,18 @@ class Store {
   // --- Sync bookkeeping ----------------------------------------------------------------------
   /// The hub's mark as last acknowledged: every change with seq <= it is at the hub.
   Result<int64_t> syncAcked();
-  /// Records the hub's mark and removes the acknowledged changes, in one transaction.
+  /// Records the hub's mark. The changes up to it stay in the log until purgeAcknowledged();
+  /// nothing reads them again (every read of the log starts after the mark).
   Status acknowledge(int64_t mark);
+  /// Deletes the changes with seq <= `through` (one statement, its own transaction). Pass only
+  /// a mark the hub itself acknowledged: the recorded mark may have been rewound or edited.
+  Status purgeAcknowledged(int64_t through);
   struct Backlog {
     int64_t rows = 0;
     int64_t bytes = 0;      ///< bytes of keys and row images waiting
     int64_t oldest_at = 0;  ///< unix seconds of the oldest waiting change, 0 when none
   };
-  /// Scans the change log only (never a dataset table).
+  /// The changes after the mark; scans that part of the change log only (never a dataset table).
   Result<Backlog> backlog();
   /// Reads a value of the agent's own metadata (`_meta`); empty when absent.
   Result<std::string> meta(const std::string& key);
