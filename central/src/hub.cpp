@@ -133,6 +133,7 @@ Object agentJson(const AgentRecord& a, int64_t now, int64_t stall_after_s) {
   Object o;
   o.set("id", a.id);
   o.set("region", a.region);
+  o.set("region_name", regionName(a.region));
   o.set("hostname", a.hostname);
   o.set("incarnation", a.incarnation);
   o.set("mark", a.mark);
@@ -1675,6 +1676,7 @@ struct Hub::Impl {
     const bool post = method == "POST";
     auto named = [&endpoint](const char* name) { endpoint = HttpMetrics::endpointIndex(name); };
     if (web::serveAsset(path, req, res)) {
+      named("dashboard");
       return;  // the dashboard's files (central/web, embedded at build time), GET and HEAD only
     }
     if (path == "/metrics") {

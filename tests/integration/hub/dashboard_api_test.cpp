@@ -18,6 +18,7 @@ namespace exportsync::synctest {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 using Headers = std::map<std::string, std::string>;
 
 const std::string kPassword = "un mot de passe assez long";
@@ -573,6 +574,7 @@ TEST_F(DashboardApiTest, MetricsNeedATokenAndSpeakPrometheus) {
   const auto [agent_id, token] = hub_->enrolDirect(hub_->createCode("MA-06"));
   ASSERT_EQ(hub_->sync(encode(itemsBatch(agent_id, "MA-06", "inc-1", 0, {"a", "b"})), token).status,
             200);
+  EXPECT_EQ(call(hub_->port(), "GET", "/").status, 200);  // the dashboard's page
   EXPECT_EQ(call(hub_->port(), "GET", "/metrics").str("error"), "no-credential");
   EXPECT_EQ(call(hub_->port(), "GET", "/metrics", bearer("wrong")).str("error"),
             "unknown-credential");
@@ -589,6 +591,9 @@ TEST_F(DashboardApiTest, MetricsNeedATokenAndSpeakPrometheus) {
                                 ",le=\"+Inf\"} 1\n"));
   EXPECT_THAT(m.body,
               HasSubstr("exportsync_http_requests_total{endpoint=\"sync\",code=\"200\"} 1"));
+  EXPECT_THAT(m.body,
+              HasSubstr("exportsync_http_requests_total{endpoint=\"dashboard\",code=\"200\"} 1"));
+  EXPECT_THAT(m.body, Not(HasSubstr("endpoint=\"other\"")));
   EXPECT_EQ(call(hub_->port(), "GET", "/metrics", bearer(hub_->adminToken())).status, 200);
   EXPECT_EQ(get("/metrics", cookie(session())).status, 200);
 }

@@ -124,6 +124,8 @@ TEST_F(SyncTest, EnrolIngestSyncThenUpdatesAndDeletesMatchFieldByField) {
   EXPECT_EQ(agent_->acked(), agent_->lastSeq());
   EXPECT_EQ(hub_->mark(creds.agent_id), agent_->lastSeq());
   EXPECT_EQ(hub_->agent(creds.agent_id)->optValue<std::string>("region", ""), "MA-06");
+  EXPECT_EQ(hub_->agent(creds.agent_id)->optValue<std::string>("region_name", ""),
+            "Casablanca-Settat");
 
   // Updates (awkward text for CSV, NULLs, a float that needs 17 digits, a negative amount),
   // deletes, a key change and a new row, in several transactions through plain SQLite.

@@ -24,11 +24,11 @@ namespace exportsync::central {
 class HttpMetrics {
  public:
   /// Route names used as the `endpoint` label; the last one is "other".
-  static constexpr std::array<const char*, 20> kEndpoints = {
+  static constexpr std::array<const char*, 21> kEndpoints = {
       "health",    "enrol",     "sync",     "status",     "session",       "overview",
       "agents",    "agent",     "history",  "alerts",     "alert_resolve", "enrolment_codes",
       "revoke",    "set_aside", "datasets", "indicators", "csv",           "metrics",
-      "not_found", "other"};
+      "dashboard", "not_found", "other"};
   /// Upper bounds of the latency buckets, seconds (+Inf is implicit).
   static constexpr std::array<double, 12> kBuckets = {0.001, 0.005, 0.01, 0.025, 0.05, 0.1,
                                                       0.25,  0.5,   1,    2.5,   5,    10};
