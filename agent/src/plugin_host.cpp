@@ -2,6 +2,7 @@
 
 #include <Poco/Logger.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -22,15 +23,25 @@ void logAt(Poco::Logger& logger, int level, const std::string& msg) {
 }
 
 // A plugin file or folder that another user may write is a way into the agent: refuse it.
+// Trusted are root and the agent's own user (owner) and group (group write); everyone else is
+// another user.
 std::string unsafePermissions(const std::string& path) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) {
     return "cannot be read";
   }
+  char mode[8];
+  std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
   if ((st.st_mode & S_IWOTH) != 0) {
-    char mode[8];
-    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
     return std::string("is writable by every user (mode ") + mode + "); run chmod o-w on it";
+  }
+  if ((st.st_mode & S_IWGRP) != 0 && st.st_gid != 0 && st.st_gid != ::getegid()) {
+    return "is writable by group " + std::to_string(st.st_gid) + " (mode " + mode +
+           "), which is neither root's nor the agent's; run chmod g-w on it";
+  }
+  if (st.st_uid != 0 && st.st_uid != ::geteuid()) {
+    return "belongs to user " + std::to_string(st.st_uid) +
+           ", who is neither root nor the agent's user; run chown root on it";
   }
   return {};
 }

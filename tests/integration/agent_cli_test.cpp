@@ -4,6 +4,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <string>
 #include <vector>
@@ -164,6 +165,35 @@ TEST_F(AgentCliTest, WorldWritablePluginFileIsRefused) {
               ::testing::ElementsAre(AllOf(
                   HasSubstr("REFUSED: plugin file '" + ws_.pluginPath("good_b.so") + "' refused"),
                   HasSubstr("writable by every user (mode 0777); run chmod o-w"))));
+}
+
+// Group write is trusted only for root's group and the agent's own; the owner must be root or
+// the agent's user. (chown needs root: the test skips itself otherwise.)
+TEST_F(AgentCliTest, PluginFilesOtherUsersMayWriteAreRefused) {
+  if (::geteuid() != 0) {
+    GTEST_SKIP() << "chown to another user needs root";
+  }
+  ws_.addPlugin("good_a.so");
+  const auto group_file = ws_.addPlugin("good_b.so");
+  fs::permissions(group_file, fs::perms(0775));
+  ASSERT_EQ(::chown(group_file.c_str(), 0, 4242), 0);
+  const auto own_group = ws_.addPlugin("dup_one.so");
+  fs::permissions(own_group, fs::perms(0775));  // group root: trusted
+  const auto other_owner = ws_.addPlugin("dup_two.so");
+  ASSERT_EQ(::chown(other_owner.c_str(), 4242, 0), 0);
+  ws_.writeConfig({{"plugins.enabled", "good-a"}});
+  const auto r = ws_.runWithConfig({"--list-plugins"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(linesWith(r.out, "good_a.so"), ::testing::Each(HasSubstr("loaded, enabled")));
+  EXPECT_THAT(linesWith(r.out, "good_b.so"),
+              ::testing::ElementsAre(HasSubstr(
+                  "refused: it is writable by group 4242 (mode 0775), which is neither root's "
+                  "nor the agent's; run chmod g-w on it")));
+  EXPECT_THAT(linesWith(r.out, "dup_one.so"), ::testing::Each(Not(HasSubstr("REFUSED"))));
+  EXPECT_THAT(linesWith(r.out, "dup_two.so"),
+              ::testing::ElementsAre(
+                  HasSubstr("refused: it belongs to user 4242, who is neither root nor the "
+                            "agent's user; run chown root on it")));
 }
 
 TEST_F(AgentCliTest, WorldWritablePluginFolderRefusesEveryFile) {
