@@ -105,7 +105,13 @@ Result<std::unique_ptr<Agent>> Agent::create(AgentConfig config,
   if (!store) {
     return store.status();
   }
+  // Where the store stands before any run of this process (see SyncStartPoint).
+  auto last_seq = (*store)->lastSeq();
+  if (!last_seq) {
+    return last_seq.status();
+  }
   std::unique_ptr<Agent> agent(new Agent(std::move(config), std::move(*store), worker_executable));
+  agent->start_point_->last_seq = *last_seq;
   agent->host_->scan();
   agent->sync_ = agent->makeSync();
   return agent;
@@ -115,7 +121,8 @@ std::shared_ptr<SyncClient> Agent::makeSync() {
   if (config_.sync.hub_url.empty()) {
     return nullptr;
   }
-  return std::make_shared<SyncClient>(config_, [this] { return statusJson(); });
+  return std::make_shared<SyncClient>(
+      config_, [this] { return statusJson(); }, start_point_);
 }
 
 std::shared_ptr<SyncClient> Agent::currentSync() const {

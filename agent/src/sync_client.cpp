@@ -298,6 +298,8 @@ struct SyncClient::Impl {
   int64_t batch_rows = 0;
   int failures = 0;
   std::string credential_refused;  // why the last heartbeat got 401; empty when accepted
+  std::shared_ptr<SyncStartPoint> start_point;
+  std::string went_back;  // why this store may not sync (restored or copied); empty when fine
   std::chrono::steady_clock::time_point next_heartbeat{};
   std::mt19937_64 rng{std::random_device{}()};
 
@@ -397,20 +399,68 @@ struct SyncClient::Impl {
     }
   }
 
-  void sendHeartbeat() {
+  Status sendHeartbeat() {
     refreshBacklog();
     const std::string body = heartbeat_json ? heartbeat_json() : std::string("{}");
     auto reply = client->post("/api/v1/status", body, "application/json", creds->token);
     const std::lock_guard<std::mutex> lock(mutex);
     status.hub_reachable = reply.isOk();
-    if (reply && reply->status == 401) {
+    if (!reply) {
+      return reply.status();
+    }
+    if (reply->status == 401) {
       credential_refused = "hub refused the credential: " + replyMessage(*reply);
       status.last_error = credential_refused;
       status.last_error_at = nowSeconds();
       status.state = "error";
-    } else if (reply && reply->status < 300) {
-      credential_refused.clear();
+      return Status::invalid(credential_refused);
     }
+    if (reply->status >= 300) {
+      return Status::io("hub refused the status (HTTP " + std::to_string(reply->status) +
+                        "): " + replyMessage(*reply));
+    }
+    credential_refused.clear();
+    checkStartPoint(*reply);
+    return Status::ok();
+  }
+
+  // The restored-store check (SyncStartPoint), on the hub's answer to a status call. Caller
+  // holds `mutex`.
+  void checkStartPoint(const HttpReply& reply) {
+    if (!start_point || start_point->checked || !went_back.empty()) {
+      return;
+    }
+    int64_t mark = -1;
+    std::string incarnation;
+    try {
+      auto o = parseObject(reply.body);
+      mark = o->optValue<int64_t>("mark", -1);
+      incarnation = o->optValue<std::string>("incarnation", "");
+    } catch (const Poco::Exception&) {
+    }
+    if (mark < 0) {
+      return;  // an older hub without the mark: checked at the next answer
+    }
+    // A store created afresh (another incarnation) is the hub's to refuse, by name, on the
+    // first batch; this check is for the same store gone back in time.
+    if (mark <= start_point->last_seq ||
+        (!incarnation.empty() && incarnation != store->incarnation())) {
+      start_point->checked = true;
+      return;
+    }
+    went_back = "this store numbered its changes up to seq " +
+                std::to_string(start_point->last_seq) + " but the hub already holds seq " +
+                std::to_string(mark) + " from agent '" + creds->agent_id +
+                "': the store was restored from a backup or copied from another machine, and "
+                "its new changes would pass for ones the hub has. Nothing is sent. Ask a "
+                "central admin to revoke agent '" +
+                creds->agent_id +
+                "', then enrol this office again (exportsyncctl enroll); see the operations "
+                "guide, 'Back up and restore'";
+    log.error("sync: " + went_back);
+    status.last_error = went_back;
+    status.last_error_at = nowSeconds();
+    status.state = "error";
   }
 
   // A batch built and encoded, ready to post.
@@ -578,6 +628,20 @@ struct SyncClient::Impl {
     if (!credential_refused.empty()) {
       return Status::invalid(credential_refused);  // even with nothing to send: never "synced"
     }
+    if (start_point && !start_point->checked) {
+      // Nothing is sent before the hub has told its mark (see SyncStartPoint).
+      if (went_back.empty()) {
+        if (auto st = sendHeartbeat(); !st) {
+          return st;
+        }
+      }
+      if (!went_back.empty()) {
+        return Status::invalid(went_back);
+      }
+      if (!start_point->checked) {
+        return Status::io("the hub's answer to the status call had no mark; upgrade the hub");
+      }
+    }
     for (;;) {
       if (stopping) {
         return Status::ok();
@@ -662,7 +726,7 @@ struct SyncClient::Impl {
       }
       const auto now = std::chrono::steady_clock::now();
       if (now >= next_heartbeat) {
-        sendHeartbeat();
+        (void)sendHeartbeat();  // a failure shows in status; drain() reports it too
         next_heartbeat = now + config.sync.heartbeat;
       }
       setState("syncing");
@@ -709,8 +773,10 @@ struct SyncClient::Impl {
   }
 };
 
-SyncClient::SyncClient(const AgentConfig& config, std::function<std::string()> heartbeat_json)
+SyncClient::SyncClient(const AgentConfig& config, std::function<std::string()> heartbeat_json,
+                       std::shared_ptr<SyncStartPoint> start)
     : impl_(std::make_unique<Impl>(config, std::move(heartbeat_json))) {
+  impl_->start_point = std::move(start);
   if (::pipe2(impl_->wake_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
     impl_->wake_pipe[0] = impl_->wake_pipe[1] = -1;
   }
@@ -764,7 +830,7 @@ Status SyncClient::syncNow() {
   if (!impl_->ready()) {
     return Status::config(status().last_error);
   }
-  impl_->sendHeartbeat();
+  (void)impl_->sendHeartbeat();  // drain() reports what matters
   auto st = impl_->drain();
   impl_->refreshBacklog();
   impl_->setState(st ? "synced" : "error");

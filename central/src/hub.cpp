@@ -813,6 +813,7 @@ struct Hub::Impl {
     }
     Object o;
     o.set("mark", agent->mark);
+    o.set("incarnation", agent->incarnation);
     o.set("last_error", agent->last_error);
     sendJson(res, HTTPResponse::HTTP_OK, o);
   }

@@ -311,6 +311,41 @@ TEST_F(SyncTest, RecreatedAgentStoreIsRefusedLoudlyNotDeduplicated) {
               HasSubstr("incarnation mismatch"));
 }
 
+TEST_F(SyncTest, RestoredAgentStoreIsRefusedLoudlyNotDeduplicated) {
+  startHub();
+  const auto creds = enrolAndSync(20);
+  // A backup of the agent's store, then 10 more changes reach the hub.
+  const std::string backup = dir_.sub("agent-backup");
+  for (const char* f : {"agent.db", "agent.db-wal"}) {
+    if (fs::exists(agent_->stateDir() + "/" + f)) {
+      fs::copy_file(agent_->stateDir() + "/" + f, backup + "/" + f);
+    }
+  }
+  agent_->writeConfig(hub_->url(), {{"plugins.enabled", ""}});
+  insertItems("after-backup", 10);
+  auto r = agent_->runOnce();
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  const int64_t mark = hub_->mark(creds.agent_id);
+  // The store is restored from the backup: the same incarnation, a sequence 10 behind the
+  // hub. Its next changes would take seqs the hub holds and pass for duplicates.
+  for (const char* f : {"agent.db", "agent.db-wal", "agent.db-shm"}) {
+    fs::remove(agent_->stateDir() + "/" + f);
+    if (fs::exists(backup + "/" + f)) {
+      fs::copy_file(backup + "/" + f, agent_->stateDir() + "/" + f);
+    }
+  }
+  insertItems("after-restore", 5);
+  const std::string before = hub_->snapshot();
+  r = agent_->runOnce();
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_THAT(r.out, AllOf(HasSubstr("sync: FAILED"),
+                           HasSubstr("the hub already holds seq " + std::to_string(mark)),
+                           HasSubstr("restored from a backup or copied"),
+                           HasSubstr("enrol this office again")));
+  EXPECT_EQ(hub_->snapshot(), before) << "nothing sent, nothing taken for a duplicate";
+  EXPECT_EQ(agent_->backlog(), 5) << "the agent keeps what it has not delivered";
+}
+
 TEST_F(SyncTest, HubDownForAWhileThenUpEverythingArrives) {
   const uint16_t port = freePort();
   startHub({}, port);

@@ -97,6 +97,7 @@ class Agent {
   // stopped; the others never change after create().
   mutable std::mutex sync_mutex_;
   std::shared_ptr<SyncClient> sync_;  // Guarded by sync_mutex_ (the pointer, not the client).
+  std::shared_ptr<SyncStartPoint> start_point_ = std::make_shared<SyncStartPoint>();
   struct StatusServer;
   std::unique_ptr<StatusServer> status_server_;
 };

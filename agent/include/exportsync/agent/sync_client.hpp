@@ -93,10 +93,23 @@ struct SyncStatus {
   bool backlog_full = false;     ///< over sync.backlog_max_mb: collect runs pause
 };
 
+/// Where the agent's store stood when the agent started, for the check of a store that went
+/// back in time. The hub holds only changes this store numbered, so a hub mark above the
+/// store's last seq at start means the store was restored from a backup, or copied, after the
+/// hub received more from it: its next changes would take seqs the hub already holds and pass
+/// for duplicates. The check runs once per process, at the first answer from the hub and
+/// before any batch is sent; the SyncClients of one process (a reload makes a new one) share it.
+struct SyncStartPoint {
+  int64_t last_seq = 0;
+  std::atomic<bool> checked{false};
+};
+
 class SyncClient {
  public:
   /// `heartbeat_json` builds the agent status sent to the hub (called on the sync thread).
-  SyncClient(const AgentConfig& config, std::function<std::string()> heartbeat_json);
+  /// Without `start` the restored-store check is skipped.
+  SyncClient(const AgentConfig& config, std::function<std::string()> heartbeat_json,
+             std::shared_ptr<SyncStartPoint> start = nullptr);
   ~SyncClient();
   SyncClient(const SyncClient&) = delete;
   SyncClient& operator=(const SyncClient&) = delete;
