@@ -4,6 +4,7 @@
 #include <cmath>
 #include <condition_variable>
 #include <cstdio>
+#include <future>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -547,12 +548,29 @@ class SqliteCentralStore final : public CentralStore {
       if (!staged) {
         return fail(staged.status());
       }
-      for (auto& [skip_through, staged_wire] : *staged) {
-        auto decoded = protocol::decodeBatch(staged_wire, protocol::Limits());
+      // The next part is decoded on another thread while this one is applied: the agent waits
+      // for the answer, so a core is free. At most two parts are decoded at a time.
+      auto decodePart = [&staged](size_t i) {
+        return std::async(std::launch::async, [&staged, i] {
+          auto decoded = protocol::decodeBatch((*staged)[i].second, protocol::Limits());
+          std::string().swap((*staged)[i].second);
+          return decoded;
+        });
+      };
+      // Declared after `staged`, so destroyed first: an early return waits for the decoding.
+      std::future<Result<Batch>> next_part;
+      if (!staged->empty()) {
+        next_part = decodePart(0);
+      }
+      for (size_t i = 0; i < staged->size(); ++i) {
+        const int64_t skip_through = (*staged)[i].first;
+        auto decoded = next_part.get();
+        if (i + 1 < staged->size()) {
+          next_part = decodePart(i + 1);
+        }
         if (!decoded) {
           return fail(decoded.status().withContext("staged batch of agent '" + a.id + "'"));
         }
-        std::string().swap(staged_wire);
         const Batch& sb = *decoded;
         std::vector<const HubDataset*> sl;
         for (const auto& d : sb.header.datasets) {
