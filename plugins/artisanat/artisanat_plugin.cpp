@@ -19,6 +19,7 @@
 #include "exportsync/files/inbox.hpp"
 #include "exportsync/plugin.hpp"
 #include "exportsync/validate.hpp"
+#include "office_inbox.hpp"
 #include "office_sheet.hpp"
 
 namespace exportsync::artisanat {
@@ -75,46 +76,38 @@ constexpr std::array<sheet::FieldSpec, static_cast<size_t>(Field::Value) + 1> kF
      "الاسم الكامل|الاسم والنسب|اسم الصانع|الاسم بالعربية"},
     {"legal_form", "the legal form",
      "Forme juridique|Statut juridique|Forme|Statut|الشكل القانوني"},
-    {"region", "the region of the seat", "Région|Code région|Région du siège|الجهة"},
-    {"city", "the city", "Ville|Commune|Localité|Ville / Commune|Ville du siège|المدينة|الجماعة"},
+    sheet::commonField("region"),
+    sheet::commonField("city"),
     {"workshop", "the workshop or cooperative",
      "Atelier|Atelier / Coopérative|Coopérative / Atelier|Atelier ou coopérative|"
      "Nom de l'atelier|Coopérative|Complexe artisanal|Ensemble artisanal|الورشة|التعاونية"},
     {"gender", "the artisan's gender", "Sexe|Genre|Sexe de l'artisan|الجنس"},
     {"employees", "the headcount",
      "Effectif|Nombre d'employés|Nb employés|Nombre de salariés|Nombre d'artisans|عدد العمال"},
-    {"size_class", "the annual turnover",
-     "Chiffre d'affaires|Chiffre d'affaires (MAD)|Chiffre d'affaires HT|CA|CA (MAD)|CA HT|"
-     "رقم المعاملات"},
+    sheet::commonField("size_class"),
     {"craft", "the craft category",
      "Catégorie|Catégorie artisanale|Catégorie de produit|Filière|Métier|Métier d'art|"
      "Type de produit|Produit|Nature du produit|الحرفة|الصنف"},
-    {"hs_code", "the HS code",
-     "Code SH|SH|N° SH|Code HS|HS|HS code|Code douanier|Nomenclature|Nomenclature douanière|"
-     "Position tarifaire|NGP|رمز النظام المنسق"},
-    {"destination", "the country of destination",
-     "Pays de destination|Pays destination|Destination|Pays|Code pays|Pays (code ISO)|"
-     "بلد الوجهة|البلد"},
-    {"date", "the shipment date",
-     "Date d'expédition|Date expédition|Date de l'expédition|Date d'export|"
-     "Date d'exportation|Date d'envoi|Date DUM|Date de la DUM|Date|تاريخ الإرسال|تاريخ التصدير"},
-    {"period", "the month of the shipment",
-     "Mois|Période|Mois d'expédition|Mois d'export|Période d'export|الشهر"},
+    sheet::commonField("hs_code"),
+    sheet::commonField("destination"),
+    sheet::commonField("date"),
+    sheet::commonField("period"),
     {"quantity", "the quantity",
      "Quantité|Qté|Qte|Quantité expédiée|Nombre de pièces|Nb pièces|الكمية"},
-    {"unit", "the unit", "Unité|Unité de mesure|U|UM|الوحدة"},
-    {"value", "the value in dirhams",
-     "Valeur (MAD)|Valeur MAD|Valeur en MAD|Valeur (DH)|Valeur DH|Valeur en dirhams|Valeur|"
-     "Valeur FOB|Valeur FOB (MAD)|Valeur FOB (DH)|Montant|Montant (MAD)|Montant (DH)|القيمة|"
-     "القيمة بالدرهم"},
+    sheet::commonField("unit"),
+    sheet::commonField("value"),
 }};
 
 constexpr size_t idx(Field f) { return static_cast<size_t>(f); }
 static_assert(kFields.back().key == "value", "one FieldSpec per Field, in the order of Field");
 
-// The cells that make a line a shipment.
-constexpr std::array<Field, 6> kShipmentFields = {
-    Field::Destination, Field::Value, Field::Date, Field::Period, Field::HsCode, Field::Quantity};
+// Where kFields puts the fields of the core datasets; the craft is the detail of a shipment.
+constexpr sheet::CoreFields kCore = {idx(Field::Ice),   idx(Field::Card),   idx(Field::Name),
+                                     idx(Field::Craft), idx(Field::HsCode), idx(Field::Destination),
+                                     idx(Field::Date),  idx(Field::Period), idx(Field::Quantity),
+                                     idx(Field::Unit),  idx(Field::Value)};
+static_assert(sheet::indexesCoreFields(kFields, kCore, "card_number", "craft"),
+              "kCore names the core fields of kFields");
 
 // Gender as the office writes it → "female" / "male".
 std::optional<std::string> parseGender(std::string_view text) {
@@ -140,16 +133,6 @@ Result<core::LegalForm> parseLegalForm(std::string_view text) {
     return core::LegalForm::Individual;
   }
   return core::parseLegalForm(text);
-}
-
-bool hasArabicLetter(std::string_view s) {
-  for (const char c : s) {
-    const auto b = static_cast<unsigned char>(c);
-    if (b >= 0xD8 && b <= 0xDB) {
-      return true;
-    }
-  }
-  return false;
 }
 
 // One problem of a line: the file's column, the cell's value and why it is refused.
@@ -178,11 +161,11 @@ class FileImport {
         reader_(reader),
         office_region_(std::move(office_region)),
         today_(today),
-        shipments_(std::any_of(kShipmentFields.begin(), kShipmentFields.end(),
-                               [&cols](Field f) { return cols.has(idx(f)); })) {}
+        shipments_(sheet::hasShipmentColumns(cols, kCore)) {}
 
   void run() {
-    mapCardsToIce();
+    // A card given with an ICE on one line identifies the ICE's exporter on lines without it.
+    card_ice_ = sheet::mapIdsToIce(file_.records(), cols_, reader_, kCore, core::IdKind::Artisan);
     for (const Record& rec : file_.records()) {
       readLine(rec);
     }
@@ -195,20 +178,6 @@ class FileImport {
   }
   [[nodiscard]] bool blank(const Record& rec, Field f) const {
     return v::internal::trim(cell(rec, f)).empty();
-  }
-
-  // A card given with an ICE on one line identifies the ICE's exporter on lines without it.
-  void mapCardsToIce() {
-    for (const Record& rec : file_.records()) {
-      if (blank(rec, Field::Ice) || blank(rec, Field::Card)) {
-        continue;
-      }
-      auto ice = v::ice(reader_.restoreZeros(cell(rec, Field::Ice), 15));
-      auto card = core::exporterId(core::IdKind::Artisan, cell(rec, Field::Card));
-      if (ice && card) {
-        card_ice_.try_emplace(*card, *ice, rec.line);
-      }
-    }
   }
 
   void readLine(const Record& rec) {
@@ -239,7 +208,7 @@ class FileImport {
               "firm, its ICE");
     }
     attribute(Field::Ice, [&](const std::string& s) {
-      auto ice = v::ice(reader_.restoreZeros(s, 15));
+      auto ice = reader_.ice(s);
       if (ice) {
         exporter_id = *ice;
       }
@@ -271,15 +240,8 @@ class FileImport {
     } else {
       attributes.emplace_back(Field::Name, std::move(*name));
     }
-    attribute(Field::NameAr, [&](const std::string& s) -> Result<std::string> {
-      auto t = v::text(s, core::kMaxNameChars);
-      if (t && !hasArabicLetter(*t)) {
-        return Status::invalid(v::internal::quoted(*t) +
-                               " has no Arabic letters; put a "
-                               "Latin-script name in '" +
-                               cols_.column(idx(Field::Name)) + "'");
-      }
-      return t;
+    attribute(Field::NameAr, [&](const std::string& s) {
+      return sheet::arabicName(s, cols_.column(idx(Field::Name)));
     });
     attribute(Field::LegalForm, [](const std::string& s) -> Result<std::string> {
       auto form = parseLegalForm(s);
@@ -305,13 +267,7 @@ class FileImport {
       }
       return std::to_string(*n);
     });
-    attribute(Field::Turnover, [&](const std::string& s) -> Result<std::string> {
-      auto m = reader_.amount(s);
-      if (!m) {
-        return m.status();
-      }
-      return std::string(core::toCode(core::sizeClassFromTurnover(*m)));
-    });
+    attribute(Field::Turnover, [&](const std::string& s) { return reader_.sizeClass(s); });
 
     const Craft* craft = nullptr;
     if (!blank(rec, Field::Craft)) {
@@ -325,10 +281,7 @@ class FileImport {
     }
 
     std::optional<sheet::FlowLine> flow;
-    const bool is_shipment =
-        shipments_ && std::any_of(kShipmentFields.begin(), kShipmentFields.end(),
-                                  [&](Field f) { return !blank(rec, f); });
-    if (is_shipment) {
+    if (shipments_ && sheet::isShipmentLine(cols_, rec, kCore)) {
       flow = readShipment(rec, craft, problem);
     }
 
@@ -372,11 +325,7 @@ class FileImport {
     };
     // The HS code: the file's when it gives one, else the category's default.
     if (!blank(rec, Field::HsCode)) {
-      std::string text(v::internal::trim(cell(rec, Field::HsCode)));
-      if (text.size() == 5 || text.size() == 7 || text.size() == 9) {
-        text = reader_.restoreZeros(text, text.size() + 1);  // chapters 01-09 typed as numbers
-      }
-      auto hs = v::hsCode(text);
+      auto hs = reader_.hsCode(cell(rec, Field::HsCode));
       if (!hs) {
         fail(Field::HsCode, hs.status().message());
       } else {
@@ -398,55 +347,9 @@ class FileImport {
                           : line.hs_code.empty() ? kCrafts.back()
                                                  : craftForHs(line.hs_code);
     line.detail = std::string(detail.code);
-
-    if (auto dest = v::destination(cell(rec, Field::Destination)); !dest) {
-      fail(Field::Destination, dest.status().message());
-    } else {
-      line.destination = *dest;
-    }
-
-    if (!blank(rec, Field::Date)) {
-      auto d = sheet::pastDate(cell(rec, Field::Date), today_);
-      if (!d) {
-        fail(Field::Date, d.status().message());
-      } else {
-        line.period = v::Period::of(*d);
-      }
-    } else if (!blank(rec, Field::Period)) {
-      auto p = sheet::pastPeriod(cell(rec, Field::Period), today_);
-      if (!p) {
-        fail(Field::Period, p.status().message());
-      } else {
-        line.period = *p;
-      }
-    } else {
-      fail(cols_.has(idx(Field::Date)) ? Field::Date : Field::Period,
-           "shipment date is empty; give the date (DD/MM/YYYY) or the month (MM/YYYY)");
-    }
-
-    if (auto value = reader_.amount(cell(rec, Field::Value)); !value) {
-      fail(Field::Value, value.status().message());
-    } else {
-      line.value = *value;
-    }
-
-    if (!blank(rec, Field::Quantity)) {
-      auto q = reader_.quantity(cell(rec, Field::Quantity));
-      if (!q) {
-        fail(Field::Quantity, q.status().message());
-      } else {
-        line.quantity = *q;
-        line.unit = detail.unit;
-      }
-      if (!blank(rec, Field::Unit)) {
-        auto unit = sheet::quantityUnit(cell(rec, Field::Unit));
-        if (!unit) {
-          fail(Field::Unit, unit.status().message());
-        } else {
-          line.unit = *unit;
-        }
-      }
-    }
+    sheet::readShipmentCells(
+        cols_, rec, reader_, today_, kCore, detail.unit, line,
+        [&fail](size_t f, std::string reason) { fail(static_cast<Field>(f), std::move(reason)); });
     return ok ? std::optional<sheet::FlowLine>(std::move(line)) : std::nullopt;
   }
 
@@ -477,13 +380,7 @@ class FileImport {
                   const std::vector<std::pair<Field, std::string>>& attributes) {
     Exporter& e = exporters_[exporter_id];
     e.exporter_id = exporter_id;
-    for (const auto& [field, value] : attributes) {
-      auto& slot = e.attributes[field];
-      if (!slot.value) {
-        slot.value = value;
-        slot.line = rec.line;
-      }
-    }
+    sheet::keepFirst(e.attributes, attributes, rec.line);
   }
 
   // What is known of an exporter: what earlier files gave, overlaid with what this file gives
@@ -543,33 +440,10 @@ class FileImport {
                {"crafts", crafts == known.end() ? Value() : Value(crafts->second)}};
   }
 
-  static Row craftFlowRow(const sheet::FlowSum& sum) {
-    const auto& t = sum.total;
-    const bool with_quantity = sum.quantity_known && t.quantity && t.unit;
-    return Row{
-        {"exporter_id", t.exporter_id},
-        {"craft", t.detail},
-        {"hs_code", t.hs_code},
-        {"destination", t.destination},
-        {"period", t.period.toString()},
-        {"value_mad", t.value},
-        {"quantity", with_quantity ? Value(*t.quantity) : Value()},
-        {"quantity_unit", with_quantity ? Value(std::string(core::toCode(*t.unit))) : Value()},
-        {"shipments", static_cast<long long>(sum.lines)},
-        {"hs_from_category", t.hs_default}};
-  }
-
-  static Row orThrow(Result<Row> row) {
-    if (!row) {  // every field was validated line by line: a bug
-      throw Error("artisanat: " + row.status().message());
-    }
-    return std::move(row).value();
-  }
+  static Row orThrow(Result<Row> row) { return sheet::rowOrThrow(std::move(row), "artisanat"); }
 
   void upsert(const Record& rec, const char* dataset, const Row& row) {
-    if (auto st = file_.upsert(rec, dataset, row); !st && st.code() != Code::Invalid) {
-      throw Error(st.message(), st.code());  // the store failed: roll the run back
-    }
+    sheet::writeRow(file_, rec, dataset, row);
   }
 
   // Every accepted line writes its exporter's rows (identical rewrites record no change), so
@@ -592,7 +466,8 @@ class FileImport {
       upsert(*sum.first, core::kExportFlows, orThrow(sheet::FlowTotals::coreRow(sum)));
     }
     for (const auto& [key, sum] : totals_.detailed()) {
-      upsert(*sum.first, kCraftFlows, craftFlowRow(sum));
+      upsert(*sum.first, kCraftFlows,
+             sheet::FlowTotals::detailRow(sum, "craft", "hs_from_category"));
     }
   }
 
@@ -602,35 +477,12 @@ class FileImport {
   const sheet::CellReader reader_;
   const std::string office_region_;
   const Date today_;
-  const bool shipments_;  // the file has shipment columns
-  std::map<std::string, std::pair<std::string, uint64_t>> card_ice_;  // card id → ICE, line
+  const bool shipments_;     // the file has shipment columns
+  sheet::IceById card_ice_;  // card id → ICE, line
   std::map<std::string, Exporter> exporters_;
   std::vector<std::pair<const Record*, std::string>> accepted_;  // line, exporter_id
   sheet::FlowTotals totals_;
 };
-
-// The columns a file must have: an identifier and a name; for shipments, the destination, the
-// value, a date or month, and an HS code or a craft category.
-Status checkColumns(const sheet::FieldMap& cols) {
-  if (auto st = cols.requireAny({idx(Field::Card), idx(Field::Ice)}); !st) {
-    return st;
-  }
-  if (auto st = cols.require({idx(Field::Name)}); !st) {
-    return st;
-  }
-  const bool shipments = std::any_of(kShipmentFields.begin(), kShipmentFields.end(),
-                                     [&cols](Field f) { return cols.has(idx(f)); });
-  if (!shipments) {
-    return Status::ok();  // a register of artisans, without shipments
-  }
-  if (auto st = cols.require({idx(Field::Destination), idx(Field::Value)}); !st) {
-    return st;
-  }
-  if (auto st = cols.requireAny({idx(Field::Date), idx(Field::Period)}); !st) {
-    return st;
-  }
-  return cols.requireAny({idx(Field::HsCode), idx(Field::Craft)});
-}
 
 class ArtisanatPlugin : public Plugin {
  public:
@@ -663,55 +515,20 @@ class ArtisanatPlugin : public Plugin {
   }
 
   void configure(const Config& config) override {
-    inbox_.folder = config.getString("inbox");
-    inbox_.config_key = "plugin.artisanat.inbox";
-    if (inbox_.folder[0] != '/') {
-      throw ConfigError("config key 'plugin.artisanat.inbox': '" + inbox_.folder +
-                        "' is not an absolute path; give the inbox folder from /");
-    }
-    inbox_.table = files::tableOptionsFromConfig(config);
-    inbox_.min_age_seconds = static_cast<uint32_t>(config.getInt("min_age_s", 0, 0, 86'400));
-    auto mark = sheet::parseDecimalMark(config.getString("decimal_mark", "auto"));
-    if (!mark) {
-      throw ConfigError("config key 'plugin.artisanat.decimal_mark': " + mark.status().message());
-    }
-    mark_ = *mark;
+    settings_ = sheet::readInboxSettings(config, "artisanat");
   }
 
   void collect(CollectContext& ctx) override {
-    const Date today = sheet::today();
-    const std::string region = ctx.region();
-    auto stats = files::processInbox(ctx, inbox_, [&](InboxFile& file) -> Status {
-      auto cols = sheet::FieldMap::resolve(file.header(), kFields.data(), kFields.size());
-      if (!cols) {
-        return cols.status();
-      }
-      if (auto st = checkColumns(*cols); !st) {
-        return st;
-      }
-      if (!cols->ignored().empty()) {
-        std::string names;
-        for (const auto& n : cols->ignored()) {
-          names += (names.empty() ? "'" : ", '") + n + "'";
-        }
-        ctx.log().info("'" + file.name() + "': columns not read: " + names);
-      }
-      auto format = files::formatForPath(file.name());
-      const sheet::CellReader reader{format && *format == files::TableFormat::Xlsx, mark_};
-      FileImport(file, ctx.state(), *cols, reader, region, today).run();
-      return Status::ok();
-    });
-    if (!stats) {
-      throw Error(stats.status().message(), stats.status().code());
-    }
-    ctx.log().info("inbox: " + std::to_string(stats->files) + " files, " +
-                   std::to_string(stats->rows_accepted) + " lines imported, " +
-                   std::to_string(stats->rows_rejected) + " rejected");
+    sheet::importInbox(
+        ctx, settings_, kFields.data(), kFields.size(), kCore,
+        [&ctx](InboxFile& file, const sheet::FieldMap& cols, sheet::CellReader reader,
+               const std::string& office_region, Date today) {
+          FileImport(file, ctx.state(), cols, reader, office_region, today).run();
+        });
   }
 
  private:
-  files::InboxOptions inbox_;
-  v::DecimalMark mark_ = v::DecimalMark::Auto;
+  sheet::InboxSettings settings_;
 };
 
 }  // namespace

@@ -5,39 +5,9 @@
 #include "office_sheet.hpp"
 
 namespace exportsync::cooperatives {
-namespace {
-
-// Calls `fn` on each '|'-separated part of `list`; stops when it returns true.
-template <typename Fn>
-bool anyOf(std::string_view list, Fn fn) {
-  while (!list.empty()) {
-    const size_t bar = list.find('|');
-    if (fn(list.substr(0, bar))) {
-      return true;
-    }
-    list = bar == std::string_view::npos ? std::string_view() : list.substr(bar + 1);
-  }
-  return false;
-}
-
-std::string_view firstAlias(std::string_view aliases) {
-  return aliases.substr(0, aliases.find('|'));
-}
-
-}  // namespace
 
 const Product* findProduct(std::string_view text) {
-  const std::string key = office_sheet::foldKey(text);
-  if (key.empty()) {
-    return nullptr;
-  }
-  for (const auto& product : kProducts) {
-    const auto same = [&key](std::string_view name) { return office_sheet::foldKey(name) == key; };
-    if (same(product.code) || same(product.label_fr) || anyOf(product.aliases, same)) {
-      return &product;
-    }
-  }
-  return nullptr;
+  return office_sheet::findNamed(kProducts, text);
 }
 
 const Product& productForHs(std::string_view hs_code) {
@@ -53,13 +23,7 @@ const Product& productForHs(std::string_view hs_code) {
   return found != nullptr ? *found : kProducts.back();
 }
 
-std::string productList() {
-  std::string out;
-  for (const auto& product : kProducts) {
-    out += (out.empty() ? "" : ", ") + std::string(firstAlias(product.aliases));
-  }
-  return out;
-}
+std::string productList() { return office_sheet::firstAliases(kProducts); }
 
 const Label* findLabel(std::string_view text) {
   const std::string key = office_sheet::foldKey(text);
@@ -72,7 +36,7 @@ const Label* findLabel(std::string_view text) {
       return key == a ||
              (key.size() > a.size() && key.compare(0, a.size(), a) == 0 && key[a.size()] == ' ');
     };
-    if (matches(label.code) || anyOf(label.aliases, matches)) {
+    if (matches(label.code) || office_sheet::anyOf(label.aliases, matches)) {
       return &label;
     }
   }
@@ -89,12 +53,6 @@ bool meansNoLabel(std::string_view text) {
   return false;
 }
 
-std::string labelList() {
-  std::string out;
-  for (const auto& label : kLabels) {
-    out += (out.empty() ? "" : ", ") + std::string(firstAlias(label.aliases));
-  }
-  return out;
-}
+std::string labelList() { return office_sheet::firstAliases(kLabels); }
 
 }  // namespace exportsync::cooperatives

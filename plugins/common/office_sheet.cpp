@@ -1,8 +1,11 @@
+// office_sheet.hpp: reading office spreadsheets (header aliases, cells, shipment sums), shared
+// by the artisanat and cooperatives plugins.
 #include "office_sheet.hpp"
 
 #include <algorithm>
 #include <array>
 #include <ctime>
+#include <functional>
 #include <string>
 #include <utility>
 
@@ -64,6 +67,26 @@ std::string quotedList(const std::vector<std::string>& names) {
     out += (out.empty() ? "" : ", ") + vi::quoted(n);
   }
   return out.empty() ? "none" : out;
+}
+
+bool hasArabicLetter(std::string_view s) {
+  for (const char c : s) {
+    const auto b = static_cast<unsigned char>(c);
+    if (b >= 0xD8 && b <= 0xDB) {
+      return true;
+    }
+  }
+  return false;
+}
+
+bool isBlank(const FieldMap& cols, const files::Record& record, size_t field) {
+  return vi::trim(cols.get(record, field)).empty();
+}
+
+// The fields whose columns make a file, and whose cells make a line, a shipment.
+std::array<size_t, 6> shipmentFields(const CoreFields& fields) {
+  return {fields.destination, fields.value,   fields.date,
+          fields.period,      fields.hs_code, fields.quantity};
 }
 
 std::vector<std::string_view> splitAliases(std::string_view aliases) {
@@ -224,6 +247,54 @@ Status FieldMap::requireAny(std::initializer_list<size_t> fields) const {
                          ", columns found: " + quotedList(names_) + ")");
 }
 
+// --- Core fields --------------------------------------------------------------------------------
+
+bool hasShipmentColumns(const FieldMap& cols, const CoreFields& fields) {
+  const auto shipment = shipmentFields(fields);
+  return std::any_of(shipment.begin(), shipment.end(), [&cols](size_t f) { return cols.has(f); });
+}
+
+bool isShipmentLine(const FieldMap& cols, const files::Record& record, const CoreFields& fields) {
+  const auto shipment = shipmentFields(fields);
+  return std::any_of(shipment.begin(), shipment.end(),
+                     [&](size_t f) { return !isBlank(cols, record, f); });
+}
+
+Status checkColumns(const FieldMap& cols, const CoreFields& fields) {
+  if (auto st = cols.requireAny({fields.id, fields.ice}); !st) {
+    return st;
+  }
+  if (auto st = cols.require({fields.name}); !st) {
+    return st;
+  }
+  if (!hasShipmentColumns(cols, fields)) {
+    return Status::ok();  // a register of exporters, without shipments
+  }
+  if (auto st = cols.require({fields.destination, fields.value}); !st) {
+    return st;
+  }
+  if (auto st = cols.requireAny({fields.date, fields.period}); !st) {
+    return st;
+  }
+  return cols.requireAny({fields.hs_code, fields.detail});
+}
+
+IceById mapIdsToIce(const std::vector<files::Record>& records, const FieldMap& cols,
+                    const CellReader& reader, const CoreFields& fields, core::IdKind kind) {
+  IceById out;
+  for (const files::Record& rec : records) {
+    if (isBlank(cols, rec, fields.ice) || isBlank(cols, rec, fields.id)) {
+      continue;
+    }
+    auto ice = reader.ice(cols.get(rec, fields.ice));
+    auto id = core::exporterId(kind, cols.get(rec, fields.id));
+    if (ice && id) {
+      out.try_emplace(*id, *ice, rec.line);
+    }
+  }
+  return out;
+}
+
 // --- Cells --------------------------------------------------------------------------------------
 
 Result<Money> CellReader::amount(std::string_view text) const {
@@ -248,6 +319,36 @@ std::string CellReader::restoreZeros(std::string_view text, size_t length) const
     return std::string(length - s.size(), '0') + std::string(s);
   }
   return std::string(text);
+}
+
+Result<std::string> CellReader::ice(std::string_view text) const {
+  return validate::ice(restoreZeros(text, 15));
+}
+
+Result<std::string> CellReader::hsCode(std::string_view text) const {
+  std::string code(vi::trim(text));
+  if (code.size() == 5 || code.size() == 7 || code.size() == 9) {
+    code = restoreZeros(code, code.size() + 1);  // chapters 01-09 typed as numbers
+  }
+  return validate::hsCode(code);
+}
+
+Result<std::string> CellReader::sizeClass(std::string_view text) const {
+  auto turnover = amount(text);
+  if (!turnover) {
+    return turnover.status();
+  }
+  return std::string(core::toCode(core::sizeClassFromTurnover(*turnover)));
+}
+
+Result<std::string> arabicName(std::string_view text, const std::string& latin_column) {
+  auto name = validate::text(text, core::kMaxNameChars);
+  if (name && !hasArabicLetter(*name)) {
+    return Status::invalid(vi::quoted(*name) +
+                           " has no Arabic letters; put a Latin-script name in '" + latin_column +
+                           "'");
+  }
+  return name;
 }
 
 Result<core::QuantityUnit> quantityUnit(std::string_view text) {
@@ -400,6 +501,65 @@ std::vector<std::string> splitCodes(std::string_view joined) {
   return out;
 }
 
+// --- Shipments ---------------------------------------------------------------------------------
+
+void readShipmentCells(const FieldMap& cols, const files::Record& record, const CellReader& reader,
+                       Date today, const CoreFields& fields, core::QuantityUnit default_unit,
+                       FlowLine& line,
+                       const std::function<void(size_t field, std::string reason)>& fail) {
+  const auto cell = [&](size_t field) -> const std::string& { return cols.get(record, field); };
+  const auto blank = [&](size_t field) { return isBlank(cols, record, field); };
+
+  if (auto dest = validate::destination(cell(fields.destination)); !dest) {
+    fail(fields.destination, dest.status().message());
+  } else {
+    line.destination = *dest;
+  }
+
+  if (!blank(fields.date)) {
+    auto d = pastDate(cell(fields.date), today);
+    if (!d) {
+      fail(fields.date, d.status().message());
+    } else {
+      line.period = validate::Period::of(*d);
+    }
+  } else if (!blank(fields.period)) {
+    auto p = pastPeriod(cell(fields.period), today);
+    if (!p) {
+      fail(fields.period, p.status().message());
+    } else {
+      line.period = *p;
+    }
+  } else {
+    fail(cols.has(fields.date) ? fields.date : fields.period,
+         "shipment date is empty; give the date (DD/MM/YYYY) or the month (MM/YYYY)");
+  }
+
+  if (auto value = reader.amount(cell(fields.value)); !value) {
+    fail(fields.value, value.status().message());
+  } else {
+    line.value = *value;
+  }
+
+  if (!blank(fields.quantity)) {
+    auto q = reader.quantity(cell(fields.quantity));
+    if (!q) {
+      fail(fields.quantity, q.status().message());
+    } else {
+      line.quantity = *q;
+      line.unit = default_unit;
+    }
+    if (!blank(fields.unit)) {
+      auto unit = quantityUnit(cell(fields.unit));
+      if (!unit) {
+        fail(fields.unit, unit.status().message());
+      } else {
+        line.unit = *unit;
+      }
+    }
+  }
+}
+
 // --- FlowTotals ---------------------------------------------------------------------------------
 
 std::optional<FlowRefusal> FlowTotals::add(const FlowLine& line, const files::Record& record) {
@@ -468,6 +628,22 @@ Result<Row> FlowTotals::coreRow(const FlowSum& sum) {
     f.quantity_unit = sum.total.unit;
   }
   return f.toRow();
+}
+
+Row FlowTotals::detailRow(const FlowSum& sum, const std::string& detail_column,
+                          const std::string& hs_default_column) {
+  const auto& t = sum.total;
+  const bool with_quantity = sum.quantity_known && t.quantity && t.unit;
+  return Row{{"exporter_id", t.exporter_id},
+             {detail_column, t.detail},
+             {"hs_code", t.hs_code},
+             {"destination", t.destination},
+             {"period", t.period.toString()},
+             {"value_mad", t.value},
+             {"quantity", with_quantity ? Value(*t.quantity) : Value()},
+             {"quantity_unit", with_quantity ? Value(std::string(core::toCode(*t.unit))) : Value()},
+             {"shipments", static_cast<long long>(sum.lines)},
+             {hs_default_column, t.hs_default}};
 }
 
 }  // namespace exportsync::office_sheet
