@@ -183,14 +183,16 @@ TEST_F(WorkerCrashTest, KilledMidCollectLeavesNoRowsNoChangesAndTheStoreUsable) 
   const int64_t wal_before = fileSize(db() + "-wal");
   std::thread runner([&] {
     killed =
-        launcher_.run(collect(1'000'000), milliseconds(60000), [&](int, const std::string& line) {
+        launcher_.run(collect(1'000'000), milliseconds(170000), [&](int, const std::string& line) {
           if (line.rfind("run 2 for region", 0) == 0) {
             collecting = true;
           }
         });
   });
   // Wait until uncommitted pages have spilled into the WAL: rows are on disk, not committed.
-  const auto give_up = Clock::now() + std::chrono::seconds(30);
+  // That happens once the run's page cache (32 MiB) is full: seconds on a quiet machine, more
+  // under a sanitizer on a loaded one.
+  const auto give_up = Clock::now() + std::chrono::seconds(150);
   int64_t wal_at_kill = 0;
   while (Clock::now() < give_up) {
     wal_at_kill = fileSize(db() + "-wal");
