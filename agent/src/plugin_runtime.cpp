@@ -1,13 +1,20 @@
+// The agent's plugin runtime: loads a plugin file with Boost.DLL and implements es_host_api over
+// the store for one call sequence. The loading checks and call wrappers it shares with the SDK's
+// test harness live in sdk/src/host/plugin_host_common.hpp.
 #include "exportsync/agent/plugin_runtime.hpp"
 
 #include <boost/dll/shared_library.hpp>
 #include <boost/system/system_error.hpp>
 #include <cstddef>
 #include <cstdio>
-#include <fstream>
+#include <string_view>
 #include <utility>
 
+#include "host/plugin_host_common.hpp"
+
 namespace exportsync::agent {
+
+namespace host = sdk::internal;
 
 struct LoadedPlugin::Library {
   boost::dll::shared_library lib;
@@ -27,49 +34,21 @@ LoadedPlugin::~LoadedPlugin() {
   }
 }
 
-bool isValidPluginName(const std::string& name) {
-  if (name.empty() || name.size() > 32 || name[0] < 'a' || name[0] > 'z') {
-    return false;
-  }
-  for (char c : name) {
-    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) {
-      return false;
-    }
-  }
-  return true;
-}
-
-namespace {
-
-bool looksLikeElf(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  char magic[4] = {};
-  in.read(magic, 4);
-  return in.gcount() == 4 && magic[0] == 0x7f && magic[1] == 'E' && magic[2] == 'L' &&
-         magic[3] == 'F';
-}
-
-constexpr size_t kMinDescriptorSize = offsetof(es_plugin_v1, destroy) + sizeof(void (*)());
-
-}  // namespace
+bool isValidPluginName(const std::string& name) { return host::isValidPluginName(name); }
 
 Result<LoadedPlugin> loadPluginFile(const std::string& path) {
-  const std::string where = "plugin file '" + path + "' refused: ";
-  if (!looksLikeElf(path)) {
-    return Status::invalid(where +
-                           "not a shared library (no ELF header); remove it from the "
-                           "plugin folder");
+  const std::string where = host::refusedPrefix(path);
+  if (auto st = host::checkElfFile(path, where); !st) {
+    return st;
   }
   auto lib = std::make_unique<LoadedPlugin::Library>();
   try {
     lib->lib.load(path, boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local);
   } catch (const boost::system::system_error& e) {
-    return Status::invalid(where + "cannot be loaded: " + e.what() +
-                           "; rebuild it against this SDK with all its libraries installed");
+    return host::cannotLoad(where, e.what());
   }
   if (!lib->lib.has(ES_PLUGIN_ENTRY_SYMBOL)) {
-    return Status::invalid(where + "no entry symbol '" ES_PLUGIN_ENTRY_SYMBOL
-                                   "'; a plugin must use ES_PLUGIN(YourClass) once");
+    return host::noEntrySymbol(where);
   }
   es_plugin_entry_fn entry = nullptr;
   try {
@@ -78,33 +57,8 @@ Result<LoadedPlugin> loadPluginFile(const std::string& path) {
     return Status::invalid(where + "cannot resolve the entry symbol: " + e.what());
   }
   const es_plugin_v1* d = entry(ES_ABI_MAJOR);
-  if (d == nullptr) {
-    return Status::invalid(where + "the plugin does not support ABI major " +
-                           std::to_string(ES_ABI_MAJOR) + "; rebuild it against SDK " +
-                           std::to_string(ES_ABI_MAJOR) + ".x");
-  }
-  // Version and size first, before anything else is read or called.
-  if (d->abi_major != ES_ABI_MAJOR) {
-    return Status::invalid(where + "built for ABI " + std::to_string(d->abi_major) + "." +
-                           std::to_string(d->abi_minor) + ", this agent supports ABI " +
-                           std::to_string(ES_ABI_MAJOR) + ".0 to " + std::to_string(ES_ABI_MAJOR) +
-                           "." + std::to_string(ES_ABI_MINOR) + "; rebuild it against SDK " +
-                           std::to_string(ES_ABI_MAJOR) + ".x");
-  }
-  if (d->struct_size < kMinDescriptorSize) {
-    return Status::invalid(where + "descriptor is " + std::to_string(d->struct_size) +
-                           " bytes, ABI " + std::to_string(ES_ABI_MAJOR) + " needs at least " +
-                           std::to_string(kMinDescriptorSize) +
-                           "; the plugin is corrupt or was built with a broken SDK: rebuild it");
-  }
-  if (d->name == nullptr || !isValidPluginName(d->name)) {
-    return Status::invalid(where + "plugin name '" + std::string(d->name ? d->name : "(null)") +
-                           "' must match [a-z][a-z0-9-]{0,31}");
-  }
-  if (d->create == nullptr || d->declare == nullptr || d->configure == nullptr ||
-      d->collect == nullptr || d->destroy == nullptr) {
-    return Status::invalid(where + "descriptor of '" + d->name +
-                           "' lacks a callback; rebuild it with ES_PLUGIN()");
+  if (auto st = host::checkDescriptor(d, where); !st) {
+    return st;
   }
   return LoadedPlugin(std::move(lib), d, path);
 }
@@ -113,17 +67,17 @@ Result<LoadedPlugin> loadPluginFile(const std::string& path) {
 
 namespace {
 
-enum class Phase { Create, Declare, Configure, Collect };
+using host::failCall;
+using host::Phase;
 
-struct HostCtx {
+// One call sequence: what the callbacks see through es_host_ptr (phase, error and declared
+// datasets in host::CallState).
+struct HostCtx : host::CallState {
   const LoadedPlugin* plugin = nullptr;
   const PluginSettings* settings = nullptr;
   const RuntimeHooks* hooks = nullptr;
-  Phase phase = Phase::Create;
-  std::string error;    // set by the plugin (set_error) or by a failed callback
   std::string scratch;  // out-parameter storage for config_get / state_get / region
   std::string scratch_key;
-  std::vector<DatasetSpec> declared;
   // Collect only.
   Store* store = nullptr;
   RunStats* stats = nullptr;
@@ -133,11 +87,7 @@ struct HostCtx {
 };
 
 HostCtx& ctxOf(es_host_ptr p) { return *reinterpret_cast<HostCtx*>(p); }
-
-es_status failCall(HostCtx& c, es_status code, std::string msg) {
-  c.error = std::move(msg);
-  return code;
-}
+es_host_ptr handleOf(HostCtx& c) { return reinterpret_cast<es_host_ptr>(&c); }
 
 es_status notNow(HostCtx& c, const char* what, const char* when) {
   return failCall(c, ES_ERR_INVALID, std::string(what) + " may only be called during " + when);
@@ -158,14 +108,28 @@ Store::Writer* writerFor(HostCtx& c, const DatasetSpec& spec, es_status& code) {
   return c.writers[i];
 }
 
-const DatasetSpec* findDeclared(HostCtx& c, const char* name, size_t len) {
-  const std::string_view n(name, len);
-  for (const auto& d : c.declared) {
-    if (d.name == n) {
-      return &d;
-    }
+// Checks one sink call and hands it to the dataset's writer; `remove` takes the key columns only.
+es_status sinkCall(HostCtx& c, bool remove, const char* dataset, size_t dataset_len,
+                   const es_value* values, size_t count) {
+  if (c.phase != Phase::Collect) {
+    return notNow(c, remove ? "sink_remove" : "sink_upsert", "collect");
   }
-  return nullptr;
+  const DatasetSpec* spec = host::findDeclared(c, std::string_view(dataset, dataset_len));
+  if (spec == nullptr) {
+    return failCall(c, ES_ERR_INVALID,
+                    "dataset '" + std::string(dataset, dataset_len) + "' was not declared");
+  }
+  es_status code = ES_OK;
+  Store::Writer* w = writerFor(c, *spec, code);
+  if (w == nullptr) {
+    return code;
+  }
+  auto st = remove ? w->remove(values, count) : w->upsert(values, count);
+  if (!st) {
+    return failCall(c, static_cast<es_status>(st.code()), st.message());
+  }
+  ++(remove ? c.stats->removed : c.stats->upserted);
+  return ES_OK;
 }
 
 const es_host_api kHostApi = [] {
@@ -224,84 +188,15 @@ const es_host_api kHostApi = [] {
     if (c.phase != Phase::Declare) {
       return notNow(c, "declare_dataset", "declare");
     }
-    if (decl == nullptr || decl->struct_size < sizeof(es_dataset_decl) || decl->name == nullptr ||
-        (decl->columns == nullptr && decl->column_count != 0)) {
-      return failCall(c, ES_ERR_SCHEMA, "malformed dataset declaration");
-    }
-    DatasetSpec spec;
-    spec.name = decl->name;
-    spec.version = decl->version;
-    for (size_t i = 0; i < decl->column_count && i <= 256; ++i) {
-      const auto& col = decl->columns[i];
-      Column out;
-      out.name = col.name == nullptr ? "" : col.name;
-      if (col.type < ES_TYPE_TEXT || col.type > ES_TYPE_MONEY) {
-        return failCall(c, ES_ERR_SCHEMA,
-                        "dataset '" + spec.name + "': column '" + out.name + "' has unknown type " +
-                            std::to_string(col.type));
-      }
-      out.type = static_cast<ColumnType>(col.type);
-      out.key = (col.flags & ES_COLUMN_KEY) != 0;
-      out.nullable = (col.flags & ES_COLUMN_NULLABLE) != 0;
-      spec.columns.push_back(std::move(out));
-    }
-    if (decl->column_count > 256) {
-      spec.columns.resize(257);  // let the check below name the limit
-    }
-    if (auto reason = checkDatasetSpec(spec); !reason.empty()) {
-      return failCall(c, ES_ERR_SCHEMA, reason);
-    }
-    if (findDeclared(c, spec.name.data(), spec.name.size()) != nullptr) {
-      return failCall(c, ES_ERR_SCHEMA, "dataset '" + spec.name + "' is declared twice");
-    }
-    c.declared.push_back(std::move(spec));
-    return ES_OK;
+    return host::declareDataset(c, decl);
   };
   api.sink_upsert = [](es_host_ptr p, const char* dataset, size_t dataset_len,
                        const es_value* values, size_t count) -> es_status {
-    auto& c = ctxOf(p);
-    if (c.phase != Phase::Collect) {
-      return notNow(c, "sink_upsert", "collect");
-    }
-    const DatasetSpec* spec = findDeclared(c, dataset, dataset_len);
-    if (spec == nullptr) {
-      return failCall(c, ES_ERR_INVALID,
-                      "dataset '" + std::string(dataset, dataset_len) + "' was not declared");
-    }
-    es_status code = ES_OK;
-    Store::Writer* w = writerFor(c, *spec, code);
-    if (w == nullptr) {
-      return code;
-    }
-    auto st = w->upsert(values, count);
-    if (!st) {
-      return failCall(c, static_cast<es_status>(st.code()), st.message());
-    }
-    ++c.stats->upserted;
-    return ES_OK;
+    return sinkCall(ctxOf(p), false, dataset, dataset_len, values, count);
   };
   api.sink_remove = [](es_host_ptr p, const char* dataset, size_t dataset_len, const es_value* key,
                        size_t count) -> es_status {
-    auto& c = ctxOf(p);
-    if (c.phase != Phase::Collect) {
-      return notNow(c, "sink_remove", "collect");
-    }
-    const DatasetSpec* spec = findDeclared(c, dataset, dataset_len);
-    if (spec == nullptr) {
-      return failCall(c, ES_ERR_INVALID,
-                      "dataset '" + std::string(dataset, dataset_len) + "' was not declared");
-    }
-    es_status code = ES_OK;
-    Store::Writer* w = writerFor(c, *spec, code);
-    if (w == nullptr) {
-      return code;
-    }
-    auto st = w->remove(key, count);
-    if (!st) {
-      return failCall(c, static_cast<es_status>(st.code()), st.message());
-    }
-    ++c.stats->removed;
-    return ES_OK;
+    return sinkCall(ctxOf(p), true, dataset, dataset_len, key, count);
   };
   api.reject = [](es_host_ptr p, const char* source, size_t source_len, uint64_t line,
                   const char* column, size_t column_len, const char* /*value*/,
@@ -376,47 +271,6 @@ const es_host_api kHostApi = [] {
   return api;
 }();
 
-// Owns one plugin instance for the length of a call sequence.
-class InstanceGuard {
- public:
-  InstanceGuard(const es_plugin_v1& d, HostCtx& c) : d_(d) {
-    c.phase = Phase::Create;
-    self_ = d.create(&kHostApi, reinterpret_cast<es_host_ptr>(&c));
-  }
-  ~InstanceGuard() {
-    if (self_ != nullptr) {
-      d_.destroy(self_);
-    }
-  }
-  InstanceGuard(const InstanceGuard&) = delete;
-  InstanceGuard& operator=(const InstanceGuard&) = delete;
-  es_plugin_ptr get() const { return self_; }
-
- private:
-  const es_plugin_v1& d_;
-  es_plugin_ptr self_ = nullptr;
-};
-
-Status callFailed(const HostCtx& c, es_status code, const char* step) {
-  const std::string msg = c.error.empty() ? "(no reason given)" : c.error;
-  return Status(
-      static_cast<Code>(code >= ES_ERR_INVALID && code <= ES_ERR_INTERNAL ? code : ES_ERR_INTERNAL),
-      std::string(step) + " failed: " + msg);
-}
-
-Status declareAll(const es_plugin_v1& d, es_plugin_ptr self, HostCtx& c) {
-  c.phase = Phase::Declare;
-  c.declared.clear();
-  const es_status st = d.declare(self, &kHostApi, reinterpret_cast<es_host_ptr>(&c));
-  if (st != ES_OK) {
-    return callFailed(c, st, "declare()");
-  }
-  if (c.declared.empty()) {
-    return Status::schema("declare() declared no dataset; declare at least one");
-  }
-  return Status::ok();
-}
-
 }  // namespace
 
 Result<Description> describePlugin(const LoadedPlugin& plugin, const PluginSettings& settings,
@@ -426,11 +280,11 @@ Result<Description> describePlugin(const LoadedPlugin& plugin, const PluginSetti
   c.settings = &settings;
   c.hooks = &hooks;
   const auto& d = plugin.descriptor();
-  InstanceGuard inst(d, c);
-  if (inst.get() == nullptr) {
-    return callFailed(c, ES_ERR_INTERNAL, "create()");
+  host::PluginInstance inst(d, kHostApi, handleOf(c), c);
+  if (auto st = inst.created(); !st) {
+    return st;
   }
-  if (auto st = declareAll(d, inst.get(), c); !st) {
+  if (auto st = inst.declareAll(); !st) {
     return st;
   }
   Description out;
@@ -449,13 +303,11 @@ Status collectPlugin(const LoadedPlugin& plugin, Store& store, const PluginSetti
   c.hooks = &hooks;
   c.store = &store;
   c.stats = &stats;
-  const auto& d = plugin.descriptor();
-  const auto ctx = reinterpret_cast<es_host_ptr>(&c);
-  InstanceGuard inst(d, c);
-  if (inst.get() == nullptr) {
-    return callFailed(c, ES_ERR_INTERNAL, "create()");
+  host::PluginInstance inst(plugin.descriptor(), kHostApi, handleOf(c), c);
+  if (auto st = inst.created(); !st) {
+    return st;
   }
-  if (auto st = declareAll(d, inst.get(), c); !st) {
+  if (auto st = inst.declareAll(); !st) {
     return st;
   }
   for (const auto& spec : c.declared) {
@@ -463,18 +315,15 @@ Status collectPlugin(const LoadedPlugin& plugin, Store& store, const PluginSetti
       return st;
     }
   }
-  c.phase = Phase::Configure;
-  if (const es_status st = d.configure(inst.get(), &kHostApi, ctx); st != ES_OK) {
-    return callFailed(c, st, "configure()");
+  if (auto st = inst.configure(); !st) {
+    return st;
   }
   if (auto st = store.beginRun(); !st) {
     return st;
   }
-  c.phase = Phase::Collect;
-  const es_status st = d.collect(inst.get(), &kHostApi, ctx);
-  if (st != ES_OK) {
+  if (auto st = inst.collect(); !st) {
     store.rollbackRun();
-    return callFailed(c, st, "collect()");
+    return st;
   }
   if (hooks.cancel != nullptr && hooks.cancel->load()) {
     store.rollbackRun();

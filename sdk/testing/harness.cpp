@@ -1,6 +1,7 @@
-// The plugin test harness: its own loader and its own in-memory es_host_api. It shares no code
-// with the agent on purpose (a plugin author has only the SDK), but checks and words refusals as
-// agent/src/plugin_runtime.cpp does, so a plugin the harness accepts is one the agent accepts.
+// The plugin test harness: its own loader (dlopen) and its own in-memory es_host_api. It links
+// nothing of the agent (a plugin author has only the SDK); the loading checks, refusal wording and
+// call wrappers come from sdk/src/host/plugin_host_common.hpp, which the agent's plugin runtime
+// uses too, so a plugin the harness accepts is one the agent accepts.
 #include "exportsync/testing/harness.hpp"
 
 #include <dlfcn.h>
@@ -17,39 +18,22 @@
 #include <system_error>
 #include <utility>
 
+#include "host/plugin_host_common.hpp"
+
 namespace exportsync::testing {
 namespace {
 
 namespace fs = std::filesystem;
+namespace host = sdk::internal;
 
-// The 1.0 descriptor ends with `destroy`: a smaller struct_size cannot be a 1.x plugin.
-constexpr size_t kMinDescriptorSize = offsetof(es_plugin_v1, destroy) + sizeof(void (*)());
+using host::failCall;
+using host::Phase;
+
 constexpr size_t kMaxLogLine = 8192;  // as the agent: a runaway plugin must not flood the log
-constexpr size_t kMaxColumns = 256;
-
-bool looksLikeElf(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  char magic[4] = {};
-  in.read(magic, 4);
-  return in.gcount() == 4 && magic[0] == 0x7f && magic[1] == 'E' && magic[2] == 'L' &&
-         magic[3] == 'F';
-}
-
-bool isValidPluginName(const char* name) {
-  const std::string_view n(name);
-  if (n.empty() || n.size() > 32 || n[0] < 'a' || n[0] > 'z') {
-    return false;
-  }
-  return std::all_of(n.begin(), n.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
-  });
-}
 
 std::string str(const char* s, size_t len) {
   return s == nullptr ? std::string() : std::string(s, len);
 }
-
-enum class Phase { Create, Declare, Configure, Collect };
 
 const char* phaseCall(Phase p) {
   switch (p) {
@@ -91,13 +75,11 @@ struct HarnessImpl {
 
 namespace {
 
-// One create → … → destroy sequence: what the host callbacks see through es_host_ptr.
-struct HostCtx {
+// One create → … → destroy sequence: what the host callbacks see through es_host_ptr (phase,
+// error and declared datasets in host::CallState).
+struct HostCtx : host::CallState {
   internal::HarnessImpl* h = nullptr;
-  Phase phase = Phase::Create;
-  std::string error;    // set by set_error or by a refused callback
   std::string scratch;  // out-parameter storage (state_get)
-  std::vector<DatasetSpec> declared;
   std::vector<std::shared_ptr<const std::vector<std::string>>> names;  // per declared dataset
   bool describing = false;
   // Collect only: the run's writes, kept if it commits.
@@ -108,26 +90,12 @@ struct HostCtx {
 };
 
 HostCtx& ctxOf(es_host_ptr p) { return *reinterpret_cast<HostCtx*>(p); }
-
-es_status failCall(HostCtx& c, es_status code, std::string msg) {
-  c.error = std::move(msg);
-  return code;
-}
+es_host_ptr handleOf(HostCtx& c) { return reinterpret_cast<es_host_ptr>(&c); }
 
 es_status notNow(HostCtx& c, const char* what, const char* when) {
   return failCall(c, ES_ERR_INVALID,
                   std::string(what) + " may only be called during " + when + ", not during " +
                       phaseCall(c.phase));
-}
-
-// The declared dataset's index, or -1.
-int findDeclared(const HostCtx& c, std::string_view name) {
-  for (size_t i = 0; i < c.declared.size(); ++i) {
-    if (c.declared[i].name == name) {
-      return static_cast<int>(i);
-    }
-  }
-  return -1;
 }
 
 // A value as the store keeps it: an integer written to a real column reads back as a real.
@@ -156,11 +124,12 @@ es_status sinkCall(HostCtx& c, bool remove, const char* dataset, size_t dataset_
     ++c.out->refused;
     return failCall(c, ES_ERR_INVALID, std::move(msg));
   };
-  const int idx = findDeclared(c, name);
-  if (idx < 0) {
+  const DatasetSpec* declared = host::findDeclared(c, name);
+  if (declared == nullptr) {
     return refuse("dataset '" + name + "' was not declared");
   }
-  const DatasetSpec& spec = c.declared[static_cast<size_t>(idx)];
+  const DatasetSpec& spec = *declared;
+  const auto idx = static_cast<size_t>(declared - c.declared.data());
   const std::string where = "dataset '" + spec.name + "': ";
   std::vector<size_t> positions;  // declared position of each value
   if (remove) {
@@ -198,7 +167,7 @@ es_status sinkCall(HostCtx& c, bool remove, const char* dataset, size_t dataset_
                          std::move(row));
     ++c.out->removed;
   } else {
-    call.row = RowValues(c.names[static_cast<size_t>(idx)], std::move(row));
+    call.row = RowValues(c.names[idx], std::move(row));
     table.upsert(call.row);
     ++c.out->upserted;
   }
@@ -262,35 +231,7 @@ const es_host_api kHostApi = [] {
     if (c.phase != Phase::Declare) {
       return notNow(c, "declare_dataset", "declare()");
     }
-    if (decl == nullptr || decl->struct_size < sizeof(es_dataset_decl) || decl->name == nullptr ||
-        (decl->columns == nullptr && decl->column_count != 0)) {
-      return failCall(c, ES_ERR_SCHEMA, "malformed dataset declaration");
-    }
-    DatasetSpec spec;
-    spec.name = decl->name;
-    spec.version = decl->version;
-    for (size_t i = 0; i < decl->column_count && i <= kMaxColumns; ++i) {
-      const auto& col = decl->columns[i];
-      Column out;
-      out.name = col.name == nullptr ? "" : col.name;
-      if (col.type < ES_TYPE_TEXT || col.type > ES_TYPE_MONEY) {
-        return failCall(c, ES_ERR_SCHEMA,
-                        "dataset '" + spec.name + "': column '" + out.name + "' has unknown type " +
-                            std::to_string(col.type));
-      }
-      out.type = static_cast<ColumnType>(col.type);
-      out.key = (col.flags & ES_COLUMN_KEY) != 0;
-      out.nullable = (col.flags & ES_COLUMN_NULLABLE) != 0;
-      spec.columns.push_back(std::move(out));
-    }
-    if (auto reason = checkDatasetSpec(spec); !reason.empty()) {
-      return failCall(c, ES_ERR_SCHEMA, reason);
-    }
-    if (findDeclared(c, spec.name) >= 0) {
-      return failCall(c, ES_ERR_SCHEMA, "dataset '" + spec.name + "' is declared twice");
-    }
-    c.declared.push_back(std::move(spec));
-    return ES_OK;
+    return host::declareDataset(c, decl);
   };
   api.sink_upsert = [](es_host_ptr p, const char* dataset, size_t dataset_len,
                        const es_value* values, size_t count) -> es_status {
@@ -366,46 +307,12 @@ const es_host_api kHostApi = [] {
   return api;
 }();
 
-es_host_ptr handleOf(HostCtx& c) { return reinterpret_cast<es_host_ptr>(&c); }
-
-// Owns one plugin instance for the length of a call sequence.
-class InstanceGuard {
- public:
-  InstanceGuard(const es_plugin_v1& d, HostCtx& c) : d_(d) {
-    c.phase = Phase::Create;
-    self_ = d.create(&kHostApi, handleOf(c));
-  }
-  ~InstanceGuard() {
-    if (self_ != nullptr) {
-      d_.destroy(self_);
-    }
-  }
-  InstanceGuard(const InstanceGuard&) = delete;
-  InstanceGuard& operator=(const InstanceGuard&) = delete;
-  es_plugin_ptr get() const { return self_; }
-
- private:
-  const es_plugin_v1& d_;
-  es_plugin_ptr self_ = nullptr;
-};
-
-Status callFailed(const HostCtx& c, es_status code, const char* step) {
-  const std::string msg = c.error.empty() ? "(no reason given)" : c.error;
-  return Status(
-      static_cast<Code>(code >= ES_ERR_INVALID && code <= ES_ERR_INTERNAL ? code : ES_ERR_INTERNAL),
-      std::string(step) + " failed: " + msg);
-}
-
-Status declareAll(const es_plugin_v1& d, es_plugin_ptr self, HostCtx& c) {
-  c.phase = Phase::Declare;
-  c.declared.clear();
+// declare() through the shared wrapper, then the column names of each declared dataset (shared
+// by the rows the run records).
+Status declareAll(host::PluginInstance& inst, HostCtx& c) {
   c.names.clear();
-  const es_status st = d.declare(self, &kHostApi, handleOf(c));
-  if (st != ES_OK) {
-    return callFailed(c, st, "declare()");
-  }
-  if (c.declared.empty()) {
-    return Status::schema("declare() declared no dataset; declare at least one");
+  if (auto st = inst.declareAll(); !st) {
+    return st;
   }
   for (const auto& spec : c.declared) {
     std::vector<std::string> names;
@@ -428,16 +335,14 @@ Error fileError(const std::string& what, const std::string& path, const std::str
 // --- Loading ----------------------------------------------------------------------------------
 
 Result<Harness> Harness::load(const std::string& path) {
-  const std::string where = "plugin file '" + path + "' refused: ";
+  const std::string where = host::refusedPrefix(path);
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) {
     return Status::invalid(where + "cannot be read: " + std::strerror(errno) +
                            "; give the path of the built .so");
   }
-  if (!looksLikeElf(path)) {
-    return Status::invalid(where +
-                           "not a shared library (no ELF header); remove it from the "
-                           "plugin folder");
+  if (auto elf = host::checkElfFile(path, where); !elf) {
+    return elf;
   }
   // An absolute path, so dlopen does not search the library path for a bare file name.
   std::error_code ec;
@@ -445,47 +350,19 @@ Result<Harness> Harness::load(const std::string& path) {
   void* handle = ::dlopen(ec ? path.c_str() : abs.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (handle == nullptr) {
     const char* why = ::dlerror();
-    return Status::invalid(where + "cannot be loaded: " + (why != nullptr ? why : "dlopen failed") +
-                           "; rebuild it against this SDK with all its libraries installed");
+    return host::cannotLoad(where, why != nullptr ? why : "dlopen failed");
   }
   ::dlerror();  // clear, so a NULL from dlsym is told apart from an error
   void* sym = ::dlsym(handle, ES_PLUGIN_ENTRY_SYMBOL);
   if (sym == nullptr) {
-    return Status::invalid(where + "no entry symbol '" ES_PLUGIN_ENTRY_SYMBOL
-                                   "'; a plugin must use ES_PLUGIN(YourClass) once");
+    return host::noEntrySymbol(where);
   }
   es_plugin_entry_fn entry = nullptr;
   static_assert(sizeof(entry) == sizeof(sym), "function and object pointers differ in size");
   std::memcpy(&entry, &sym, sizeof entry);  // POSIX: dlsym results may hold function pointers
   const es_plugin_v1* d = entry(ES_ABI_MAJOR);
-  if (d == nullptr) {
-    return Status::invalid(where + "the plugin does not support ABI major " +
-                           std::to_string(ES_ABI_MAJOR) + "; rebuild it against SDK " +
-                           std::to_string(ES_ABI_MAJOR) + ".x");
-  }
-  // Version and size first, before anything else is read or called.
-  if (d->abi_major != ES_ABI_MAJOR) {
-    return Status::invalid(where + "built for ABI " + std::to_string(d->abi_major) + "." +
-                           std::to_string(d->abi_minor) + ", this agent supports ABI " +
-                           std::to_string(ES_ABI_MAJOR) + ".0 to " + std::to_string(ES_ABI_MAJOR) +
-                           "." + std::to_string(ES_ABI_MINOR) + "; rebuild it against SDK " +
-                           std::to_string(ES_ABI_MAJOR) + ".x");
-  }
-  if (d->struct_size < kMinDescriptorSize) {
-    return Status::invalid(where + "descriptor is " + std::to_string(d->struct_size) +
-                           " bytes, ABI " + std::to_string(ES_ABI_MAJOR) + " needs at least " +
-                           std::to_string(kMinDescriptorSize) +
-                           "; the plugin is corrupt or was built with a broken SDK: rebuild it");
-  }
-  if (d->name == nullptr || !isValidPluginName(d->name)) {
-    return Status::invalid(where + "plugin name '" +
-                           std::string(d->name != nullptr ? d->name : "(null)") +
-                           "' must match [a-z][a-z0-9-]{0,31}");
-  }
-  if (d->create == nullptr || d->declare == nullptr || d->configure == nullptr ||
-      d->collect == nullptr || d->destroy == nullptr) {
-    return Status::invalid(where + "descriptor of '" + d->name +
-                           "' lacks a callback; rebuild it with ES_PLUGIN()");
+  if (auto checked = host::checkDescriptor(d, where); !checked) {
+    return checked;
   }
   auto impl = std::make_unique<internal::HarnessImpl>();
   impl->handle = handle;
@@ -605,12 +482,11 @@ Result<std::vector<DatasetSpec>> Harness::describe() {
   HostCtx c;
   c.h = impl_.get();
   c.describing = true;
-  const auto& d = *impl_->d;
-  InstanceGuard inst(d, c);
-  if (inst.get() == nullptr) {
-    return callFailed(c, ES_ERR_INTERNAL, "create()");
+  host::PluginInstance inst(*impl_->d, kHostApi, handleOf(c), c);
+  if (auto st = inst.created(); !st) {
+    return st;
   }
-  if (auto st = declareAll(d, inst.get(), c); !st) {
+  if (auto st = declareAll(inst, c); !st) {
     return st;
   }
   return std::move(c.declared);
@@ -634,11 +510,11 @@ RunResult Harness::run() {
     out.state = impl_->state;
     return std::move(out);
   };
-  InstanceGuard inst(d, c);
-  if (inst.get() == nullptr) {
-    return finish(callFailed(c, ES_ERR_INTERNAL, "create()"));
+  host::PluginInstance inst(d, kHostApi, handleOf(c), c);
+  if (auto st = inst.created(); !st) {
+    return finish(st);
   }
-  if (auto st = declareAll(d, inst.get(), c); !st) {
+  if (auto st = declareAll(inst, c); !st) {
     return finish(st);
   }
   out.datasets = c.declared;
@@ -656,15 +532,12 @@ RunResult Harness::run() {
     }
     c.tables.insert_or_assign(spec.name, std::move(rows));
   }
-  c.phase = Phase::Configure;
-  if (const es_status st = d.configure(inst.get(), &kHostApi, handleOf(c)); st != ES_OK) {
-    return finish(callFailed(c, st, "configure()"));
+  if (auto st = inst.configure(); !st) {
+    return finish(st);
   }
-  c.phase = Phase::Collect;
-  c.error.clear();
-  const es_status st = d.collect(inst.get(), &kHostApi, handleOf(c));
-  if (st != ES_OK) {
-    return finish(callFailed(c, st, "collect()"));
+  c.error.clear();  // a reason left over from configure() is not collect()'s
+  if (auto st = inst.collect(); !st) {
+    return finish(st);
   }
   if (kHostApi.cancelled(handleOf(c)) != 0) {
     return finish(Status::cancelled("collect() was cancelled; the run was rolled back"));

@@ -11,9 +11,10 @@
 //   EXPECT_EQ(row->text("name"), "Atlas Tapis");
 //   EXPECT_TRUE(run.rejections.empty()) << run.summary();
 //
-// The Harness is a host of its own (it shares no code with the agent): it loads the library with
+// The Harness is a host of its own (it links nothing of the agent): it loads the library with
 // dlopen (RTLD_NOW | RTLD_LOCAL) and checks the entry symbol, ABI version and descriptor size
-// before calling anything, as the agent does, then implements es_host_api in memory:
+// before calling anything, with the agent's own checks and wording, then implements es_host_api
+// in memory:
 //  - config: the map given with config()/set() (short keys, as `plugin.<name>.<key>` reaches the
 //    plugin); region: region(), "MA-06" unless set;
 //  - declare: every dataset is checked with checkDatasetSpec(); none, or one declared twice, fails;
