@@ -262,7 +262,8 @@ const es_host_api kHostApi = [] {
     if (c.phase != Phase::Collect) {
       return notNow(c, "rename_after_commit", "collect");
     }
-    if (from_len == 0 || to_len == 0 || from[0] != '/' || to[0] != '/') {
+    if (from == nullptr || to == nullptr || from_len == 0 || to_len == 0 || from[0] != '/' ||
+        to[0] != '/') {
       return failCall(c, ES_ERR_INVALID, "rename_after_commit takes absolute paths");
     }
     c.renames.emplace_back(std::string(from, from_len), std::string(to, to_len));
