@@ -16,42 +16,36 @@
 //
 // Numbers only mean something in a release build. No timed asserts: the process fails only when
 // something did not run or stored the wrong number of rows.
-#include <fcntl.h>
 #include <signal.h>
 #include <sqlite3.h>
-#include <sys/resource.h>
-#include <sys/stat.h>
-#include <sys/types.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <charconv>
 #include <chrono>
 #include <cinttypes>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <memory>
-#include <sstream>
 #include <string>
 #include <thread>
-#include <variant>
 #include <vector>
 
+#include "bench/bench_support.hpp"
+#include "bench/row_format.hpp"
 #include "exportsync/agent/plugin_runtime.hpp"
 #include "exportsync/agent/store.hpp"
 #include "exportsync/plugin.hpp"
 #include "shipments.hpp"
+#include "support/child_process.hpp"
+#include "support/files.hpp"
 
+namespace exportsync::bench {
 namespace {
 
 namespace fs = std::filesystem;
-namespace agent = exportsync::agent;
-using Clock = std::chrono::steady_clock;
 
 constexpr double kMiB = 1024.0 * 1024.0;
 constexpr double kTargetSdkRate = 150'000.0;
@@ -73,26 +67,6 @@ struct Options {
   std::string example_plugin = ES_EXAMPLE_PLUGIN;
 };
 
-// Scratch folders in use; a failure keeps them for inspection and names them.
-std::vector<std::string>& liveScratchDirs() {
-  static std::vector<std::string> dirs;
-  return dirs;
-}
-
-[[noreturn]] void die(const std::string& msg) {
-  std::fprintf(stderr, "exportsync-bench: %s\n", msg.c_str());
-  for (const auto& dir : liveScratchDirs()) {
-    std::fprintf(stderr, "exportsync-bench: kept %s for inspection\n", dir.c_str());
-  }
-  std::exit(1);
-}
-
-void check(bool ok, const std::string& what) {
-  if (!ok) {
-    die("FAILED: " + what);
-  }
-}
-
 void usage() {
   std::printf(
       "usage: exportsync-bench [--rows N] [--reps R] [--ingest-only | --memory-only] [--smoke]\n"
@@ -101,34 +75,18 @@ void usage() {
       "  --smoke   tiny sizes (CI): checks everything runs and stores the right rows\n");
 }
 
-int64_t parseCount(const char* flag, const char* v, int64_t min) {
-  int64_t out = 0;
-  if (v == nullptr || !exportsync::detail::parseInt64(v, out) || out < min) {
-    die(std::string(flag) + " takes a whole number >= " + std::to_string(min));
-  }
-  return out;
-}
-
 Options parseOptions(int argc, char** argv) {
   Options o;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    const char* next = i + 1 < argc ? argv[i + 1] : nullptr;
-    auto take = [&]() -> const char* {
-      if (next == nullptr) {
-        die(a + " needs a value");
-      }
-      ++i;
-      return next;
-    };
+  for (ArgReader args(argc, argv); args.next();) {
+    const std::string& a = args.flag();
     if (a == "--rows") {
-      o.rows = parseCount("--rows", take(), 1);
+      o.rows = args.count(1);
     } else if (a == "--reps") {
-      o.reps = static_cast<int>(parseCount("--reps", take(), 1));
+      o.reps = static_cast<int>(args.count(1));
     } else if (a == "--idle-rows") {
-      o.idle_rows = parseCount("--idle-rows", take(), 0);
+      o.idle_rows = args.count(0);
     } else if (a == "--idle-wait-ms") {
-      o.idle_wait_ms = static_cast<int>(parseCount("--idle-wait-ms", take(), 0));
+      o.idle_wait_ms = static_cast<int>(args.count(0));
     } else if (a == "--ingest-only") {
       o.memory = false;
     } else if (a == "--memory-only") {
@@ -140,151 +98,26 @@ Options parseOptions(int argc, char** argv) {
       o.idle_wait_ms = 300;
       o.smoke = true;
     } else if (a == "--dir") {
-      o.dir = take();
+      o.dir = args.value();
     } else if (a == "--keep") {
       o.keep = true;
     } else if (a == "--agent") {
-      o.agent_exe = take();
+      o.agent_exe = args.value();
     } else if (a == "--plugin-dir") {
-      o.plugin_dir = take();
+      o.plugin_dir = args.value();
     } else if (a == "--example-plugin") {
-      o.example_plugin = take();
-    } else if (a == "--help" || a == "-h") {
-      usage();
-      std::exit(0);
+      o.example_plugin = args.value();
     } else {
-      usage();
-      die("unknown option '" + a + "'");
+      args.unknown(usage);
     }
   }
   if (o.dir.empty()) {
-    const char* tmp = std::getenv("TMPDIR");
-    o.dir = tmp != nullptr && *tmp != '\0' ? tmp : "/tmp";
+    o.dir = test_support::tempParent();
   }
   return o;
 }
 
-// A scratch folder, removed at the end unless --keep.
-class ScratchDir {
- public:
-  ScratchDir(const std::string& parent, bool keep) : keep_(keep) {
-    std::string tmpl = parent + "/es-bench-XXXXXX";
-    if (::mkdtemp(tmpl.data()) == nullptr) {
-      die("cannot create a scratch folder in '" + parent + "': " + std::strerror(errno) +
-          "; pass --dir PARENT");
-    }
-    path_ = tmpl;
-    liveScratchDirs().push_back(path_);
-  }
-  ~ScratchDir() {
-    auto& live = liveScratchDirs();
-    live.erase(std::remove(live.begin(), live.end(), path_), live.end());
-    std::error_code ec;
-    if (keep_) {
-      std::printf("(kept scratch folder %s)\n", path_.c_str());
-    } else {
-      fs::remove_all(path_, ec);
-    }
-  }
-  ScratchDir(const ScratchDir&) = delete;
-  ScratchDir& operator=(const ScratchDir&) = delete;
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-  bool keep_;
-};
-
-void makeDir(const std::string& path) {
-  if (::mkdir(path.c_str(), 0700) != 0 && errno != EEXIST) {
-    die("cannot create '" + path + "': " + std::strerror(errno));
-  }
-}
-
-// --- Statistics ---------------------------------------------------------------------------
-
-struct Summary {
-  double median = 0;
-  double min = 0;
-  double max = 0;
-  double spread() const { return median > 0 ? (max - min) / median * 100.0 : 0; }
-};
-
-Summary summarize(std::vector<double> v) {
-  Summary s;
-  if (v.empty()) {
-    return s;
-  }
-  std::sort(v.begin(), v.end());
-  const size_t n = v.size();
-  s.median = n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-  s.min = v.front();
-  s.max = v.back();
-  return s;
-}
-
-double seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
-
-// CPU time of this process (user + system), in seconds: steadier than wall time on a busy host.
-double cpuSeconds() {
-  timespec t{};
-  ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
-  return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) / 1e9;
-}
-
-// Wall and CPU seconds of one timed section.
-struct Timing {
-  double wall = 0;
-  double cpu = 0;
-};
-
-class Stopwatch {
- public:
-  Stopwatch() : wall_(Clock::now()), cpu_(cpuSeconds()) {}
-  Timing elapsed() const { return {seconds(Clock::now() - wall_), cpuSeconds() - cpu_}; }
-
- private:
-  Clock::time_point wall_;
-  double cpu_;
-};
-
 // --- CSV size -------------------------------------------------------------------------------
-
-void appendCsv(const exportsync::Value& value, std::string& out) {
-  std::visit(
-      [&out](const auto& x) {
-        using T = std::decay_t<decltype(x)>;
-        if constexpr (std::is_same_v<T, std::monostate>) {
-          // empty field
-        } else if constexpr (std::is_same_v<T, std::string>) {
-          if (x.find_first_of(",\"\r\n") == std::string::npos) {
-            out += x;
-          } else {
-            out += '"';
-            for (char c : x) {
-              out += c;
-              if (c == '"') {
-                out += '"';
-              }
-            }
-            out += '"';
-          }
-        } else if constexpr (std::is_same_v<T, int64_t>) {
-          out += std::to_string(x);
-        } else if constexpr (std::is_same_v<T, double>) {
-          char buf[32];
-          auto r = std::to_chars(buf, buf + sizeof buf, x);  // shortest round-trip form
-          out.append(buf, r.ptr);
-        } else if constexpr (std::is_same_v<T, bool>) {
-          out += x ? "true" : "false";
-        } else if constexpr (std::is_same_v<T, exportsync::Money>) {
-          out += x.toString();
-        } else {
-          out += x.toIso();  // Date, Timestamp
-        }
-      },
-      value.storage());
-}
 
 // Bytes of the rows written as CSV (RFC 4180, no header): shortest round-trip reals,
 // money as 1234.50, ISO dates and timestamps, booleans as true/false, null as empty.
@@ -293,16 +126,9 @@ double csvBytesPerRow(int64_t rows) {
   std::string line;
   uint64_t total = 0;
   for (int64_t i = 0; i < rows; ++i) {
-    exportsync::bench::fillShipment(i, row);
+    fillShipment(i, row);
     line.clear();
-    const auto& fields = row.fields();
-    for (size_t f = 0; f < fields.size(); ++f) {
-      if (f != 0) {
-        line += ',';
-      }
-      appendCsv(fields[f].second, line);
-    }
-    line += '\n';
+    appendCsvRow(row, line);
     total += line.size();
   }
   return rows > 0 ? static_cast<double>(total) / static_cast<double>(rows) : 0;
@@ -314,11 +140,11 @@ Timing generationTime(int64_t rows) {
   size_t sink = 0;
   const Stopwatch watch;
   for (int64_t i = 0; i < rows; ++i) {
-    exportsync::bench::fillShipment(i, row);
+    fillShipment(i, row);
     sink += row.fields().size();
   }
   const Timing took = watch.elapsed();
-  check(sink == static_cast<size_t>(rows) * exportsync::bench::kColumnCount, "row generation");
+  check(sink == static_cast<size_t>(rows) * kColumnCount, "row generation");
   return took;
 }
 
@@ -367,7 +193,7 @@ Timing runSdk(const agent::LoadedPlugin& plugin, const std::string& db_path, int
   check(st.isOk(), "bench plugin collect: " + st.message());
   check(stats.upserted == rows, "collect upserted " + std::to_string(stats.upserted) +
                                     " rows, expected " + std::to_string(rows));
-  auto ds = store->dataset(plugin.name(), exportsync::bench::kDataset);
+  auto ds = store->dataset(plugin.name(), kDataset);
   check(ds.isOk() && ds->has_value(), "the shipments dataset is not in the store");
   auto count = store->rowCount(**ds);
   auto changes = store->changeCount();
@@ -416,17 +242,6 @@ class PlainDb {
   sqlite3* db_ = nullptr;
 };
 
-std::string quoteIdent(const std::string& name) {
-  std::string out = "\"";
-  for (char c : name) {
-    out += c;
-    if (c == '"') {
-      out += '"';
-    }
-  }
-  return out + "\"";
-}
-
 // The CREATE TABLE the store made for the bench dataset (its triggers are separate objects).
 struct TableDef {
   std::string name;
@@ -437,7 +252,7 @@ struct TableDef {
 TableDef storeTableDef(const agent::LoadedPlugin& plugin, const std::string& db_path) {
   (void)storeWithSchema(plugin, db_path);
   TableDef t;
-  t.name = agent::datasetTableName(plugin.name(), exportsync::bench::kDataset);
+  t.name = agent::datasetTableName(plugin.name(), kDataset);
   PlainDb db(db_path);
   sqlite3_stmt* s = nullptr;
   check(sqlite3_prepare_v2(db.get(), "SELECT sql FROM sqlite_master WHERE type='table' AND name=?",
@@ -448,36 +263,9 @@ TableDef storeTableDef(const agent::LoadedPlugin& plugin, const std::string& db_
   t.ddl = reinterpret_cast<const char*>(sqlite3_column_text(s, 0));
   sqlite3_finalize(s);
   exportsync::Schema schema;
-  exportsync::bench::declareShipments(schema);
+  declareShipments(schema);
   t.columns = schema.datasets().front().columns;
   return t;
-}
-
-// Binds one value the way the store stores it: dates and timestamps as ISO text, money and
-// booleans as integers.
-void bindValue(sqlite3_stmt* s, int i, const exportsync::Value& value, std::string& scratch) {
-  std::visit(
-      [&](const auto& x) {
-        using T = std::decay_t<decltype(x)>;
-        if constexpr (std::is_same_v<T, std::monostate>) {
-          sqlite3_bind_null(s, i);
-        } else if constexpr (std::is_same_v<T, std::string>) {
-          sqlite3_bind_text(s, i, x.data(), static_cast<int>(x.size()), SQLITE_STATIC);
-        } else if constexpr (std::is_same_v<T, int64_t>) {
-          sqlite3_bind_int64(s, i, x);
-        } else if constexpr (std::is_same_v<T, double>) {
-          sqlite3_bind_double(s, i, x);
-        } else if constexpr (std::is_same_v<T, bool>) {
-          sqlite3_bind_int64(s, i, x ? 1 : 0);
-        } else if constexpr (std::is_same_v<T, exportsync::Money>) {
-          sqlite3_bind_int64(s, i, x.centimes());
-        } else {
-          scratch = x.toIso();  // Date, Timestamp
-          sqlite3_bind_text(s, i, scratch.data(), static_cast<int>(scratch.size()),
-                            SQLITE_TRANSIENT);
-        }
-      },
-      value.storage());
 }
 
 // Inserts the rows with one prepared statement in one transaction; times BEGIN to COMMIT.
@@ -491,7 +279,7 @@ Timing insertRows(PlainDb& db, const std::string& sql, const char* begin, int64_
   const Stopwatch watch;
   db.exec(begin);
   for (int64_t r = 0; r < rows; ++r) {
-    exportsync::bench::fillShipment(r, row);
+    fillShipment(r, row);
     const auto& fields = row.fields();
     for (size_t i = 0; i < fields.size(); ++i) {
       bindValue(stmt, static_cast<int>(i + 1), fields[i].second, scratch);
@@ -586,13 +374,13 @@ void runIngest(const Options& o) {
   const std::string plugin_file = o.plugin_dir + "/bench.so";
   auto plugin = agent::loadPluginFile(plugin_file);
   check(plugin.isOk(), plugin.status().message());
-  ScratchDir scratch(o.dir, o.keep);
+  ScratchDir scratch(o.dir, "es-bench", o.keep);
   const TableDef table = storeTableDef(*plugin, scratch.path() + "/ddl.db");
 
   std::printf("Ingest: %" PRId64
               " rows x %d columns into one dataset, one collect run, %d "
               "repetition(s)\n",
-              o.rows, exportsync::bench::kColumnCount, o.reps);
+              o.rows, kColumnCount, o.reps);
   const double csv = csvBytesPerRow(o.rows);
   std::printf("  CSV size of the rows: %.1f bytes/row (%.1f MiB in all)\n", csv,
               csv * static_cast<double>(o.rows) / kMiB);
@@ -680,102 +468,22 @@ void runIngest(const Options& o) {
 
 // --- Memory ---------------------------------------------------------------------------------
 
-// Fields of /proc/<pid>/status in kB; empty when the process is gone.
-std::map<std::string, int64_t> procStatus(pid_t pid) {
-  std::map<std::string, int64_t> out;
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    const auto colon = line.find(':');
-    if (colon == std::string::npos || line.find(" kB") == std::string::npos) {
-      continue;
-    }
-    out[line.substr(0, colon)] = std::strtoll(line.c_str() + colon + 1, nullptr, 10);
-  }
-  return out;
-}
-
-// Live children of `pid` (every thread's children).
-std::vector<pid_t> childrenOf(pid_t pid) {
-  std::vector<pid_t> out;
-  std::error_code ec;
-  for (const auto& task : fs::directory_iterator("/proc/" + std::to_string(pid) + "/task", ec)) {
-    std::ifstream in(task.path() / "children");
-    pid_t child = 0;
-    while (in >> child) {
-      out.push_back(child);
-    }
-  }
-  return out;
-}
-
-class AgentProcess {
+// The agent as a child process, stdout and stderr into one log, and the peak RSS of it and of
+// its plugin workers, sampled from /proc while it runs.
+class AgentProcess : public Process {
  public:
-  AgentProcess(const std::string& exe, const std::vector<std::string>& args,
-               const std::string& log) {
-    std::vector<std::string> all{exe};
-    all.insert(all.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (auto& a : all) {
-      argv.push_back(a.data());
-    }
-    argv.push_back(nullptr);
-    const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    check(fd >= 0, "cannot create '" + log + "'");
-    pid_ = ::fork();
-    check(pid_ >= 0, "fork failed");
-    if (pid_ == 0) {
-      ::dup2(fd, 1);
-      ::dup2(fd, 2);
-      const int null = ::open("/dev/null", O_RDONLY);
-      if (null >= 0) {
-        ::dup2(null, 0);
-      }
-      ::execv(argv[0], argv.data());
-      _exit(127);
-    }
-    ::close(fd);
-  }
-  ~AgentProcess() {
-    if (pid_ > 0 && !exited_) {
-      ::kill(pid_, SIGKILL);
-      (void)wait(true);
-    }
-  }
-  AgentProcess(const AgentProcess&) = delete;
-  AgentProcess& operator=(const AgentProcess&) = delete;
+  AgentProcess(const std::string& exe, const std::vector<std::string>& args, const std::string& log)
+      : Process(exe, args, log, log) {}
 
-  pid_t pid() const { return pid_; }
-  int exitCode() const {
-    return WIFEXITED(status_) ? WEXITSTATUS(status_) : 128 + WTERMSIG(status_);
-  }
   /// ru_maxrss of the agent's process tree (itself and the workers it waited for), kB.
-  int64_t treeMaxRssKb() const { return usage_.ru_maxrss; }
-
-  // Reaps the agent if it ended (blocking: waits for it). True when it ended.
-  bool wait(bool block) {
-    if (exited_) {
-      return true;
-    }
-    const pid_t r = ::wait4(pid_, &status_, block ? 0 : WNOHANG, &usage_);
-    if (r == pid_) {
-      exited_ = true;
-    }
-    return exited_;
-  }
+  int64_t treeMaxRssKb() const { return usage().ru_maxrss; }
 
   // Samples the VmHWM of the agent and of its live workers.
   void sample() {
-    const auto self = procStatus(pid_);
-    if (auto it = self.find("VmHWM"); it != self.end()) {
-      agent_hwm_kb_ = std::max(agent_hwm_kb_, it->second);
-    }
-    for (pid_t c : childrenOf(pid_)) {
-      const auto st = procStatus(c);
-      if (auto it = st.find("VmHWM"); it != st.end()) {
-        auto& v = worker_hwm_kb_[c];
-        v = std::max(v, it->second);
-      }
+    agent_hwm_kb_ = std::max(agent_hwm_kb_, statusKb("VmHWM"));
+    for (pid_t c : test_support::childrenOf(pid())) {
+      auto& v = worker_hwm_kb_[c];
+      v = std::max(v, test_support::procStatusKb(c, "VmHWM"));
     }
   }
   int64_t agentHwmKb() const { return agent_hwm_kb_; }
@@ -788,21 +496,9 @@ class AgentProcess {
   }
 
  private:
-  pid_t pid_ = -1;
-  bool exited_ = false;
-  int status_ = 0;
-  rusage usage_{};
   int64_t agent_hwm_kb_ = 0;
   std::map<pid_t, int64_t> worker_hwm_kb_;
 };
-
-std::string tail(const std::string& path, size_t max = 2000) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::string s = ss.str();
-  return s.size() > max ? "..." + s.substr(s.size() - max) : s;
-}
 
 void copyPlugin(const std::string& from, const std::string& dir) {
   std::error_code ec;
@@ -856,15 +552,15 @@ PeakResult runPeak(const Options& o, const std::string& root) {
   const std::string log = root + "/agent.log";
   const auto t0 = Clock::now();
   AgentProcess p(o.agent_exe, {"--config", root + "/agent.properties", "--once"}, log);
-  while (!p.wait(false)) {
+  while (p.running()) {
     p.sample();
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
   PeakResult r;
-  r.seconds = seconds(Clock::now() - t0);
+  r.seconds = secondsOf(Clock::now() - t0);
   check(p.exitCode() == 0,
-        "exportsync-agent --once exited with " + std::to_string(p.exitCode()) + ":\n" + tail(log));
-  check(storedRows(root + "/state/agent.db", "bench", exportsync::bench::kDataset) == o.rows,
+        "exportsync-agent --once exited with " + std::to_string(p.exitCode()) + ":\n" + p.tail());
+  check(storedRows(root + "/state/agent.db", "bench", kDataset) == o.rows,
         "the agent's store does not hold " + std::to_string(o.rows) + " shipments");
   r.agent_kb = p.agentHwmKb();
   r.tree_kb = p.treeMaxRssKb();
@@ -912,10 +608,9 @@ IdleResult runIdle(const Options& o, const std::string& root,
   // Wait until every plugin's first run is recorded as ok and no worker is left.
   const auto deadline = t0 + std::chrono::seconds(120);
   for (;;) {
-    check(!p.wait(false),
-          "the agent exited early with " + std::to_string(p.exitCode()) + ":\n" + tail(log));
-    check(Clock::now() < deadline,
-          "the plugins' first runs did not finish in 120 s:\n" + tail(log));
+    check(p.running(),
+          "the agent exited early with " + std::to_string(p.exitCode()) + ":\n" + p.tail());
+    check(Clock::now() < deadline, "the plugins' first runs did not finish in 120 s:\n" + p.tail());
     size_t ok = 0;
     if (::access(db.c_str(), F_OK) == 0) {
       auto store = agent::Store::open(db, false);
@@ -924,34 +619,35 @@ IdleResult runIdle(const Options& o, const std::string& root,
           auto h = (*store)->health(name);
           if (h && h->has_value()) {
             check((*h)->last_result == "ok" || (*h)->last_result.empty(),
-                  "plugin '" + name + "' run: " + (*h)->last_error + "\n" + tail(log));
+                  "plugin '" + name + "' run: " + (*h)->last_error + "\n" + p.tail());
             ok += (*h)->last_result == "ok" ? 1 : 0;
           }
         }
       }
     }
-    if (ok == plugins.size() && childrenOf(p.pid()).empty()) {
+    if (ok == plugins.size() && test_support::childrenOf(p.pid()).empty()) {
       break;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   IdleResult r;
-  r.first_runs_s = seconds(Clock::now() - t0);
+  r.first_runs_s = secondsOf(Clock::now() - t0);
   std::this_thread::sleep_for(std::chrono::milliseconds(o.idle_wait_ms));
-  check(childrenOf(p.pid()).empty(), "a plugin worker is running while the agent should be idle");
-  r.status = procStatus(p.pid());
+  check(test_support::childrenOf(p.pid()).empty(),
+        "a plugin worker is running while the agent should be idle");
+  r.status = test_support::procStatusKb(p.pid());
   r.threads = threadCount(p.pid());
   const auto t1 = Clock::now();
-  ::kill(p.pid(), SIGTERM);
-  while (!p.wait(false)) {
+  p.signal(SIGTERM);
+  while (p.running()) {
     check(Clock::now() - t1 < std::chrono::seconds(10), "the agent did not stop on SIGTERM");
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
-  r.stop_s = seconds(Clock::now() - t1);
+  r.stop_s = secondsOf(Clock::now() - t1);
   check(p.exitCode() == 0,
-        "the agent exited with " + std::to_string(p.exitCode()) + " after SIGTERM:\n" + tail(log));
+        "the agent exited with " + std::to_string(p.exitCode()) + " after SIGTERM:\n" + p.tail());
   for (const auto& name : plugins) {
-    const char* dataset = name == "example" ? "items" : exportsync::bench::kDataset;
+    const char* dataset = name == "example" ? "items" : kDataset;
     check(storedRows(db, name, dataset) == o.idle_rows,
           "plugin '" + name + "' did not store " + std::to_string(o.idle_rows) + " rows");
   }
@@ -961,7 +657,7 @@ IdleResult runIdle(const Options& o, const std::string& root,
 double mib(int64_t kb) { return static_cast<double>(kb) / 1024.0; }
 
 void runMemory(const Options& o) {
-  ScratchDir scratch(o.dir, o.keep);
+  ScratchDir scratch(o.dir, "es-bench", o.keep);
   std::printf("\nMemory: %s\n", o.agent_exe.c_str());
   const auto peak = runPeak(o, scratch.path() + "/peak");
   std::printf("  --once, bench plugin rows=%" PRId64 " (%.2f s wall, collect in a worker):\n",
@@ -989,9 +685,9 @@ void runMemory(const Options& o) {
   std::printf("  %-52s %8.2f s\n", "stop after SIGTERM", idle.stop_s);
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+// The program; main() calls it.
+int run(int argc, char** argv) {
+  setProgramName("exportsync-bench");
   const Options o = parseOptions(argc, argv);
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
   std::printf("exportsync-bench (SQLite %s)\n", sqlite3_libversion());
@@ -1003,3 +699,8 @@ int main(int argc, char** argv) {
   }
   return 0;
 }
+
+}  // namespace
+}  // namespace exportsync::bench
+
+int main(int argc, char** argv) { return exportsync::bench::run(argc, argv); }

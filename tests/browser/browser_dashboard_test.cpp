@@ -14,7 +14,6 @@
 #include <tuple>
 #include <vector>
 
-#include "exportsync/core_datasets.hpp"
 #include "sync_test_support.hpp"
 
 namespace exportsync::synctest {
@@ -94,26 +93,12 @@ using Flow = std::tuple<std::string, std::string, std::string, int64_t>;  // id,
 
 protocol::Batch flowsBatch(const std::string& agent_id, const std::string& region, int64_t base,
                            const std::vector<Flow>& flows, const std::string& period) {
-  protocol::Batch b;
-  b.header.agent_id = agent_id;
-  b.header.region = region;
-  b.header.incarnation = "inc-" + agent_id;
-  b.header.base_seq = base;
-  const auto spec = core::exportFlowsSpec();
-  b.header.datasets.push_back({"artisanat", spec.name, spec.version, spec.columns});
-  int64_t seq = base;
+  std::vector<std::vector<Value>> rows;
   for (const auto& [id, hs, dest, centimes] : flows) {
-    protocol::ChangeRecord c;
-    c.seq = ++seq;
-    c.values = {
-        Value(id), Value(hs), Value(dest), Value(period), Value(Money::fromCentimes(centimes)),
-        Value(),   Value()};
-    b.changes.push_back(std::move(c));
+    rows.push_back(flowValues(id, hs, dest, period, centimes));
   }
-  b.header.first_seq = base + 1;
-  b.header.last_seq = seq;
-  b.header.row_count = b.changes.size();
-  return b;
+  return insertBatch(agent_id, region, "inc-" + agent_id, base, exportFlowsDescriptor(),
+                     std::move(rows));
 }
 
 TEST(BrowserDashboard, LoginRegionsSilentAgentEnrolmentRevokeCsv) {

@@ -23,11 +23,6 @@ namespace web = exportsync::central::web;
 constexpr size_t kMaxWeight = 300 * 1024;
 const std::string kWebDir = ES_SOURCE_DIR "/central/web";
 
-std::string header(const Reply& r, const std::string& name) {
-  auto it = r.headers.find(name);
-  return it == r.headers.end() ? std::string() : it->second;
-}
-
 /// Resolves `ref` ("./x.js", "/assets/y.css", "z.svg") against the URL path `base`.
 std::string resolve(const std::string& base, const std::string& ref) {
   if (ref.rfind('/', 0) == 0) {
@@ -84,30 +79,11 @@ class DashboardAssetsTest : public ::testing::Test {
     }
     hub_.reset();
   }
+  // One request without a body on a fresh connection.
   Reply fetch(const std::string& path, const std::string& method = "GET",
               const std::map<std::string, std::string>& headers = {}) {
-    Reply reply;
-    try {
-      Poco::Net::HTTPClientSession s("127.0.0.1", hub_->port());
-      s.setTimeout(Poco::Timespan(30, 0));
-      Poco::Net::HTTPRequest req(method, path, Poco::Net::HTTPMessage::HTTP_1_1);
-      for (const auto& [k, v] : headers) {
-        req.set(k, v);
-      }
-      s.sendRequest(req);
-      Poco::Net::HTTPResponse res;
-      auto& in = s.receiveResponse(res);
-      reply.status = static_cast<int>(res.getStatus());
-      for (const auto& [k, v] : res) {
-        reply.headers[k] = v;
-      }
-      std::ostringstream text;
-      text << in.rdbuf();
-      reply.body = text.str();
-    } catch (const Poco::Exception& e) {
-      reply.body = e.displayText();
-    }
-    return reply;
+    return test_support::httpRequest(hub_->port(), method, path, headers, std::nullopt,
+                                     "application/json", seconds(30));
   }
 
   TempDir dir_;
@@ -137,23 +113,23 @@ TEST_F(DashboardAssetsTest, EveryAssetIsServedWithItsTypeAndSecurityHeaders) {
     }
     const auto r = fetch(url);
     ASSERT_EQ(r.status, 200) << url << ": " << r;
-    const std::string type = header(r, "Content-Type");
+    const std::string type = r.header("Content-Type");
     // The hub serves the files of central/web as they are in the source tree.
     const std::string file = url == "/" ? "index.html" : url.substr(1);
     ASSERT_EQ(sources.count(file), 1u) << url << " is served but not in central/web";
     EXPECT_TRUE(r.body == readFile(kWebDir + "/" + file))
         << url << " differs from central/web/" << file << " (rebuild exportsync-hub)";
     EXPECT_EQ(type, std::string(web::contentTypeFor(file))) << url;
-    EXPECT_EQ(std::stoul(header(r, "Content-Length")), r.body.size()) << url;
-    const std::string csp = header(r, "Content-Security-Policy");
+    EXPECT_EQ(std::stoul(r.header("Content-Length")), r.body.size()) << url;
+    const std::string csp = r.header("Content-Security-Policy");
     EXPECT_THAT(csp, HasSubstr("default-src 'self'")) << url;
     EXPECT_THAT(csp, HasSubstr("script-src 'self'")) << url;
     EXPECT_THAT(csp, HasSubstr("frame-ancestors 'none'")) << url;
     EXPECT_THAT(csp, Not(HasSubstr("unsafe"))) << url;
-    EXPECT_EQ(header(r, "X-Content-Type-Options"), "nosniff") << url;
-    EXPECT_EQ(header(r, "Referrer-Policy"), "no-referrer") << url;
-    EXPECT_EQ(header(r, "Cache-Control"), "no-cache") << url;
-    EXPECT_TRUE(std::regex_match(header(r, "ETag"), std::regex("\"[0-9a-f]{20}\""))) << url;
+    EXPECT_EQ(r.header("X-Content-Type-Options"), "nosniff") << url;
+    EXPECT_EQ(r.header("Referrer-Policy"), "no-referrer") << url;
+    EXPECT_EQ(r.header("Cache-Control"), "no-cache") << url;
+    EXPECT_TRUE(std::regex_match(r.header("ETag"), std::regex("\"[0-9a-f]{20}\""))) << url;
     // Nothing from another origin (CDNs and the like): the offices may be offline.
     for (const char* scheme : {"https://", "http://", "//cdn", "@import"}) {
       std::string rest = r.body;
@@ -181,7 +157,7 @@ TEST_F(DashboardAssetsTest, EveryAssetIsServedWithItsTypeAndSecurityHeaders) {
 TEST_F(DashboardAssetsTest, IndexIsFrenchWithoutInlineScriptsOrStyles) {
   const auto r = fetch("/");
   ASSERT_EQ(r.status, 200) << r;
-  EXPECT_EQ(header(r, "Content-Type"), "text/html; charset=utf-8");
+  EXPECT_EQ(r.header("Content-Type"), "text/html; charset=utf-8");
   EXPECT_THAT(r.body, HasSubstr("<html lang=\"fr\""));
   EXPECT_THAT(r.body, HasSubstr("<meta name=\"viewport\""));
   EXPECT_THAT(r.body, HasSubstr("Mot de passe"));
@@ -200,12 +176,12 @@ TEST_F(DashboardAssetsTest, IndexIsFrenchWithoutInlineScriptsOrStyles) {
 TEST_F(DashboardAssetsTest, ConditionalRequestsHeadAndUnknownPaths) {
   const auto first = fetch("/assets/app.js");
   ASSERT_EQ(first.status, 200) << first;
-  const std::string etag = header(first, "ETag");
+  const std::string etag = first.header("ETag");
   ASSERT_EQ(etag.size(), 22u) << etag;  // quoted, 20 hex digits
   const auto again = fetch("/assets/app.js", "GET", {{"If-None-Match", etag}});
   EXPECT_EQ(again.status, 304);
   EXPECT_EQ(again.body, "");
-  EXPECT_EQ(header(again, "ETag"), etag);
+  EXPECT_EQ(again.header("ETag"), etag);
   EXPECT_EQ(fetch("/assets/app.js", "GET", {{"If-None-Match", "W/" + etag + ", \"x\""}}).status,
             304);
   EXPECT_EQ(fetch("/assets/app.js", "GET", {{"If-None-Match", "\"other\""}}).status, 200);
@@ -213,7 +189,7 @@ TEST_F(DashboardAssetsTest, ConditionalRequestsHeadAndUnknownPaths) {
   const auto head = fetch("/", "HEAD");
   EXPECT_EQ(head.status, 200);
   EXPECT_EQ(head.body, "");
-  EXPECT_EQ(header(head, "Content-Length"), header(fetch("/"), "Content-Length"));
+  EXPECT_EQ(head.header("Content-Length"), fetch("/").header("Content-Length"));
 
   // Not assets: the API's JSON 404, and only GET/HEAD serve files.
   for (const char* path : {"/assets/nothing.js", "/assets/../index.html", "/assets/",

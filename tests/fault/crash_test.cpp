@@ -27,6 +27,8 @@
 
 #include "exportsync/agent/store.hpp"
 #include "exportsync/agent/worker.hpp"
+#include "support/build_tree.hpp"
+#include "support/temp_dir.hpp"
 
 namespace exportsync::agent {
 namespace {
@@ -34,31 +36,11 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
-const std::string kAgent = std::string(ES_BINARY_DIR) + "/agent/exportsync-agent";
-const std::string kExample = std::string(ES_PLUGIN_DIR) + "/example.so";
+using test_support::kAgentBinary;
+using test_support::kExamplePlugin;
 
-class TempDir {
- public:
-  TempDir() {
-    const char* base = std::getenv("TMPDIR");
-    std::string tmpl =
-        std::string(base != nullptr && *base != '\0' ? base : "/tmp") + "/es-fault-XXXXXX";
-    if (::mkdtemp(tmpl.data()) == nullptr) {
-      ADD_FAILURE() << "mkdtemp failed";
-    }
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  std::string file(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
+// A temporary folder per test, removed at its end.
+using test_support::TempDir;
 
 int64_t fileSize(const std::string& path) {
   struct stat st {};
@@ -143,8 +125,8 @@ Counts inspect(const std::string& path) {
 class WorkerCrashTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    ASSERT_TRUE(std::filesystem::exists(kAgent)) << kAgent;
-    ASSERT_TRUE(std::filesystem::exists(kExample)) << kExample;
+    ASSERT_TRUE(std::filesystem::exists(kAgentBinary)) << kAgentBinary;
+    ASSERT_TRUE(std::filesystem::exists(kExamplePlugin)) << kExamplePlugin;
     auto s = Store::open(db());  // the agent creates and migrates; workers only open
     ASSERT_TRUE(s.isOk()) << s.status().message();
   }
@@ -152,7 +134,7 @@ class WorkerCrashTest : public ::testing::Test {
   WorkerRequest collect(int64_t rows) const {
     WorkerRequest r;
     r.mode = WorkerRequest::Mode::Collect;
-    r.file = kExample;
+    r.file = kExamplePlugin;
     r.expect_name = "example";
     r.store = db();
     r.settings.region = "MA-06";
@@ -166,7 +148,7 @@ class WorkerCrashTest : public ::testing::Test {
   }
 
   TempDir dir_;
-  WorkerLauncher launcher_{kAgent};
+  WorkerLauncher launcher_{kAgentBinary};
 };
 
 TEST_F(WorkerCrashTest, KilledMidCollectLeavesNoRowsNoChangesAndTheStoreUsable) {

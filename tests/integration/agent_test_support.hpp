@@ -1,32 +1,31 @@
 // Helpers for the agent integration tests: a throw-away agent workspace (state folder, plugin
 // folder, agent.properties), running the real exportsync-agent binary with a deadline, and
-// reading back what its store holds.
+// reading back what its store holds. Processes and temporary folders build on the shared
+// helpers of tests/support.
 //
 // THREAD: test-thread only. OWNERSHIP: a Workspace owns its temporary folder and removes it.
 #pragma once
 
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <stdlib.h>
-#include <sys/resource.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
-#include <fstream>
 #include <functional>
 #include <map>
 #include <memory>
 #include <optional>
 #include <sstream>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "exportsync/agent/config.hpp"
 #include "exportsync/agent/store.hpp"
+#include "support/build_tree.hpp"
+#include "support/child_process.hpp"
+#include "support/files.hpp"
+#include "support/temp_dir.hpp"
+#include "support/wait.hpp"
 
 namespace exportsync::testing {
 
@@ -35,8 +34,8 @@ using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-inline const std::string kAgentBinary = ES_BINARY_DIR "/agent/exportsync-agent";
-inline const std::string kTestPluginDir = ES_TEST_PLUGIN_DIR;
+using test_support::kAgentBinary;
+using test_support::kTestPluginDir;
 
 #if defined(__SANITIZE_ADDRESS__)
 inline constexpr bool kAddressSanitizer = true;
@@ -45,17 +44,9 @@ inline constexpr bool kAddressSanitizer = false;
 #endif
 
 /// Crashing test plugins must not leave core files behind: children inherit this.
-inline void disableCoreDumps() {
-  const rlimit none{0, 0};
-  (void)setrlimit(RLIMIT_CORE, &none);
-}
+using test_support::disableCoreDumps;
 
-inline std::string readFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
+using test_support::readFile;
 
 inline std::vector<std::string> lines(const std::string& text) {
   std::vector<std::string> out;
@@ -79,82 +70,31 @@ inline std::vector<std::string> linesWith(const std::string& text, const std::st
 
 /// Polls `done` every 20 ms until it is true or `timeout` passes; returns its last value.
 inline bool waitFor(const std::function<bool()>& done, milliseconds timeout) {
-  const auto deadline = Clock::now() + timeout;
-  for (;;) {
-    if (done()) {
-      return true;
-    }
-    if (Clock::now() >= deadline) {
-      return false;
-    }
-    std::this_thread::sleep_for(milliseconds(20));
-  }
+  return test_support::waitUntil(done, timeout);
 }
 
-/// A started exportsync-agent process; stdout and stderr go to files. Killed (SIGKILL) on
-/// destruction if still running.
-class AgentProcess {
+/// A started exportsync-agent process (support/child_process.hpp); stdout and stderr go to
+/// files in `out_dir`. Killed (SIGKILL) on destruction if still running; a test failure when it
+/// cannot be started.
+class AgentProcess : public test_support::ChildProcess {
  public:
-  AgentProcess(const std::vector<std::string>& args, const std::string& out_dir) {
-    static int counter = 0;
-    const std::string base = out_dir + "/agent-" + std::to_string(++counter);
-    stdout_path_ = base + ".stdout";
-    stderr_path_ = base + ".stderr";
-    std::vector<std::string> argv_store{kAgentBinary};
-    argv_store.insert(argv_store.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (auto& a : argv_store) {
-      argv.push_back(a.data());
-    }
-    argv.push_back(nullptr);
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      if (!std::freopen(stdout_path_.c_str(), "w", stdout) ||
-          !std::freopen(stderr_path_.c_str(), "w", stderr)) {
-        ::_exit(126);
-      }
-      ::execv(kAgentBinary.c_str(), argv.data());
-      ::_exit(127);
-    }
-  }
-  ~AgentProcess() {
-    if (pid_ > 0 && !exited_) {
-      ::kill(pid_, SIGKILL);
-      int st = 0;
-      ::waitpid(pid_, &st, 0);
-    }
-  }
-  AgentProcess(const AgentProcess&) = delete;
-  AgentProcess& operator=(const AgentProcess&) = delete;
-
-  pid_t pid() const { return pid_; }
-  bool signal(int sig) const { return pid_ > 0 && !exited_ && ::kill(pid_, sig) == 0; }
-
-  /// Waits up to `timeout` for the process to end; true when it did.
-  bool wait(milliseconds timeout) {
-    return waitFor(
-        [this] {
-          if (exited_) {
-            return true;
-          }
-          const pid_t r = ::waitpid(pid_, &status_, WNOHANG);
-          exited_ = r == pid_;
-          return exited_;
-        },
-        timeout);
-  }
-  bool exited() const { return exited_; }
-  /// Exit code, or -signal when killed by a signal. Precondition: exited().
-  int exitCode() const { return WIFEXITED(status_) ? WEXITSTATUS(status_) : -WTERMSIG(status_); }
-  std::string out() const { return readFile(stdout_path_); }
-  std::string err() const { return readFile(stderr_path_); }
+  AgentProcess(const std::vector<std::string>& args, const std::string& out_dir)
+      : AgentProcess(args, LogBase{out_dir + "/agent-" + std::to_string(++counter())}) {}
 
  private:
-  pid_t pid_ = -1;
-  int status_ = 0;
-  bool exited_ = false;
-  std::string stdout_path_;
-  std::string stderr_path_;
+  struct LogBase {
+    std::string path;
+  };
+  AgentProcess(const std::vector<std::string>& args, const LogBase& base)
+      : ChildProcess(kAgentBinary, args, base.path + ".stdout", base.path + ".stderr") {
+    if (!error().empty()) {
+      ADD_FAILURE() << error();
+    }
+  }
+  static int& counter() {
+    static int n = 0;
+    return n;
+  }
 };
 
 /// Outcome of a finished agent run.
@@ -169,31 +109,14 @@ struct RunResult {
 class Workspace {
  public:
   Workspace() {
-    const char* tmp = std::getenv("TMPDIR");
-    std::string tmpl =
-        std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") + "/es-integration-XXXXXX";
-    if (::mkdtemp(tmpl.data()) == nullptr) {
-      ADD_FAILURE() << "mkdtemp failed for " << tmpl;
-    }
-    root_ = tmpl;
-    fs::permissions(root_, fs::perms(0755));
-    fs::create_directory(stateDir());
-    fs::create_directory(pluginDir());
-    fs::permissions(pluginDir(), fs::perms(0755));
+    state_dir_ = root_.sub("state");
+    plugin_dir_ = root_.sub("plugins");
   }
-  ~Workspace() {
-    std::error_code ec;
-    if (!::testing::Test::HasFailure() || std::getenv("ES_KEEP_TEST_DIRS") == nullptr) {
-      fs::remove_all(root_, ec);
-    }
-  }
-  Workspace(const Workspace&) = delete;
-  Workspace& operator=(const Workspace&) = delete;
 
-  const std::string& root() const { return root_; }
-  std::string stateDir() const { return root_ + "/state"; }
-  std::string pluginDir() const { return root_ + "/plugins"; }
-  std::string configPath() const { return root_ + "/agent.properties"; }
+  const std::string& root() const { return root_.path(); }
+  std::string stateDir() const { return state_dir_; }
+  std::string pluginDir() const { return plugin_dir_; }
+  std::string configPath() const { return root_.file("agent.properties"); }
   std::string storePath() const { return stateDir() + "/agent.db"; }
   /// Where a plugin file lands in the plugin folder.
   std::string pluginPath(const std::string& file) const { return pluginDir() + "/" + file; }
@@ -206,25 +129,16 @@ class Workspace {
     return to;
   }
 
-  /// Writes agent.properties: region MA-06, this workspace's folders, log level warning, then
-  /// `extra` (key → value; an empty value removes a base key).
+  /// Writes agent.properties: region MA-06, this workspace's folders, log level information,
+  /// then `extra` (key → value; an empty value removes a base key).
   void writeConfig(const std::map<std::string, std::string>& extra) const {
-    std::map<std::string, std::string> keys{{"agent.region", "MA-06"},
-                                            {"agent.state_dir", stateDir()},
-                                            {"plugins.dir", pluginDir()},
-                                            {"log.level", "information"}};
-    for (const auto& [k, v] : extra) {
-      if (v.empty()) {
-        keys.erase(k);
-      } else {
-        keys[k] = v;
-      }
-    }
-    std::ofstream out(configPath(), std::ios::trunc);
-    out << "# written by an ExportSync integration test\n";
-    for (const auto& [k, v] : keys) {
-      out << k << " = " << v << "\n";
-    }
+    const test_support::Properties keys{{"agent.region", "MA-06"},
+                                        {"agent.state_dir", stateDir()},
+                                        {"plugins.dir", pluginDir()},
+                                        {"log.level", "information"}};
+    test_support::writeFile(
+        configPath(), test_support::propertiesText(test_support::withChanges(keys, extra),
+                                                   "written by an ExportSync integration test"));
   }
 
   /// Loads the written config as the agent would.
@@ -236,13 +150,13 @@ class Workspace {
 
   /// Starts the agent with `args`; output files live in the workspace.
   std::unique_ptr<AgentProcess> start(const std::vector<std::string>& args) const {
-    return std::make_unique<AgentProcess>(args, root_);
+    return std::make_unique<AgentProcess>(args, root());
   }
 
   /// Runs the agent with `args` and waits up to `timeout` for it to exit (then kills it).
   RunResult run(const std::vector<std::string>& args, milliseconds timeout = seconds(40)) const {
     const auto started = Clock::now();
-    AgentProcess p(args, root_);
+    AgentProcess p(args, root());
     RunResult r;
     if (p.wait(timeout)) {
       r.exit_code = p.exitCode();
@@ -262,7 +176,9 @@ class Workspace {
   }
 
  private:
-  std::string root_;
+  test_support::TempDir root_{"es-integration"};
+  std::string state_dir_;
+  std::string plugin_dir_;
 };
 
 /// Read-only view of an agent store for assertions.

@@ -15,42 +15,33 @@
 //
 // --smoke (the CTest): 20 agents, heartbeats every second, 4 s; fails only when a request is
 // refused or the hub does not run. No timed asserts.
-#include <Poco/JSON/Object.h>
-#include <Poco/JSON/Parser.h>
 #include <Poco/Net/HTTPClientSession.h>
-#include <Poco/Net/HTTPRequest.h>
-#include <Poco/Net/HTTPResponse.h>
-#include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
-#include <stdlib.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
-#include <cstring>
+#include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <random>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "bench/bench_support.hpp"
 #include "exportsync/core_datasets.hpp"
 #include "exportsync/protocol/batch.hpp"
+#include "support/files.hpp"
+#include "support/http.hpp"
 
-extern char** environ;
-
+namespace exportsync::bench {
 namespace {
 
 namespace fs = std::filesystem;
-using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
 struct Options {
@@ -71,132 +62,29 @@ void usage() {
       "       [--batch-rows B] [--workers W] [--duration-s D] [--hub PATH] [--keep]\n");
 }
 
-// --- the hub process -----------------------------------------------------------------------
-
-struct Hub {
-  pid_t pid = -1;
-  uint16_t port = 0;
-};
-
-std::string readFile(const std::string& path) {
-  std::ifstream in(path);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
-
-pid_t spawn(const std::vector<std::string>& args, const std::string& log) {
-  std::vector<std::string> store = args;
-  std::vector<char*> argv;
-  for (auto& a : store) {
-    argv.push_back(a.data());
-  }
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_addopen(&fa, 2, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-  pid_t pid = -1;
-  if (::posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), environ) != 0) {
-    pid = -1;
-  }
-  posix_spawn_file_actions_destroy(&fa);
-  return pid;
-}
-
-int runToEnd(const std::vector<std::string>& args, const std::string& log) {
-  const pid_t pid = spawn(args, log);
-  int status = 0;
-  if (pid < 0 || ::waitpid(pid, &status, 0) != pid) {
-    return -1;
-  }
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-// CPU ticks (user + system) and RSS of a process.
-struct ProcStat {
-  long long ticks = 0;
-  long rss_kb = 0;
-  long hwm_kb = 0;
-};
-ProcStat procStat(pid_t pid) {
-  ProcStat s;
-  const std::string stat = readFile("/proc/" + std::to_string(pid) + "/stat");
-  const auto close = stat.rfind(')');
-  if (close != std::string::npos) {
-    std::istringstream in(stat.substr(close + 2));
-    std::string field;
-    long long utime = 0;
-    long long stime = 0;
-    for (int i = 3; i <= 15 && in >> field; ++i) {
-      if (i == 14) {
-        utime = std::atoll(field.c_str());
-      } else if (i == 15) {
-        stime = std::atoll(field.c_str());
-      }
-    }
-    s.ticks = utime + stime;
-  }
-  std::istringstream st(readFile("/proc/" + std::to_string(pid) + "/status"));
-  for (std::string line; std::getline(st, line);) {
-    if (line.rfind("VmRSS:", 0) == 0) {
-      s.rss_kb = std::atol(line.c_str() + 6);
-    } else if (line.rfind("VmHWM:", 0) == 0) {
-      s.hwm_kb = std::atol(line.c_str() + 6);
-    }
-  }
-  return s;
-}
-
 // --- HTTP ----------------------------------------------------------------------------------
 
-struct Answer {
-  int status = 0;
-  std::string body;
-  std::string cookie;
+// An answer and how long it took.
+struct Answer : test_support::HttpReply {
   double ms = 0;
 };
 
+// One request on a kept-alive session; every method but GET carries `body`. After a transport
+// error the session is reset, so that the next request reconnects.
 Answer request(Poco::Net::HTTPClientSession& session, const std::string& method,
                const std::string& path, const std::string& body,
-               const std::map<std::string, std::string>& headers,
+               const test_support::HttpHeaders& headers,
                const std::string& type = "application/json") {
   Answer a;
   const auto start = Clock::now();
-  try {
-    Poco::Net::HTTPRequest req(method, path, Poco::Net::HTTPMessage::HTTP_1_1);
-    req.setKeepAlive(true);
-    for (const auto& [k, v] : headers) {
-      req.set(k, v);
-    }
-    if (method != "GET") {
-      req.setContentType(type);
-      req.setContentLength(static_cast<std::streamsize>(body.size()));
-    }
-    session.sendRequest(req) << body;
-    Poco::Net::HTTPResponse res;
-    auto& in = session.receiveResponse(res);
-    std::ostringstream text;
-    text << in.rdbuf();
-    a.body = text.str();
-    a.status = static_cast<int>(res.getStatus());
-    a.cookie = res.get("Set-Cookie", "");
-  } catch (const Poco::Exception& e) {
-    a.body = e.displayText();
+  static_cast<test_support::HttpReply&>(a) = test_support::httpExchange(
+      session, method, path, headers,
+      method != "GET" ? std::optional<std::string>(body) : std::nullopt, type);
+  if (a.status == 0) {
     session.reset();
   }
   a.ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
   return a;
-}
-
-std::string field(const std::string& json, const std::string& key) {
-  try {
-    Poco::JSON::Parser parser;
-    return parser.parse(json).extract<Poco::JSON::Object::Ptr>()->optValue<std::string>(key, "");
-  } catch (const Poco::Exception&) {
-    return {};
-  }
 }
 
 // --- latency records ------------------------------------------------------------------------
@@ -248,17 +136,9 @@ class Latencies {
     auto it = errors_.find(name);
     return it == errors_.end() ? 0 : it->second;
   }
-  static double pct(std::vector<double> v, double p) {
-    if (v.empty()) {
-      return 0;
-    }
-    std::sort(v.begin(), v.end());
-    const size_t i = std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())));
-    return v[i];
-  }
   static void line(const std::string& name, const std::vector<double>& v, int64_t errors) {
-    std::printf("  %-28s %8zu %9.1f %9.1f %9.1f %7lld\n", name.c_str(), v.size(), pct(v, 0.5),
-                pct(v, 0.99), v.empty() ? 0.0 : *std::max_element(v.begin(), v.end()),
+    std::printf("  %-28s %8zu %9.1f %9.1f %9.1f %7lld\n", name.c_str(), v.size(), percentile(v, 50),
+                percentile(v, 99), v.empty() ? 0.0 : *std::max_element(v.begin(), v.end()),
                 static_cast<long long>(errors));
   }
   mutable std::mutex mutex_;
@@ -371,81 +251,50 @@ bool parseArgs(int argc, char** argv, Options& o) {
   return true;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+// The program; main() calls it.
+int run(int argc, char** argv) {
+  setProgramName("hub-bench");
   Options opt;
   if (!parseArgs(argc, argv, opt)) {
     return 2;
   }
   ::signal(SIGPIPE, SIG_IGN);
-  const char* tmp = std::getenv("TMPDIR");
-  std::string dir =
-      std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") + "/es-hubbench-XXXXXX";
-  if (::mkdtemp(dir.data()) == nullptr) {
-    std::perror("mkdtemp");
-    return 1;
-  }
-  fs::create_directories(dir + "/data");
+  ScratchDir scratch(test_support::tempParent(), "es-hubbench", opt.keep);
+  const std::string dir = scratch.path();
+  makeDir(dir + "/data");
   const std::string config = dir + "/hub.properties";
-  {
-    std::ofstream out(config);
-    out << "hub.listen = 127.0.0.1:0\nhub.port_file = " << dir << "/port\nhub.data_dir = " << dir
-        << "/data\nhub.threads = " << std::min(256, opt.workers + 8)
-        << "\nhub.idle_timeout_s = 60\nlog.level = warning\n";
-  }
+  writeFile(config, "hub.listen = 127.0.0.1:0\nhub.port_file = " + dir +
+                        "/port\nhub.data_dir = " + dir +
+                        "/data\nhub.threads = " + std::to_string(std::min(256, opt.workers + 8)) +
+                        "\nhub.idle_timeout_s = 60\nlog.level = warning\n");
   const std::string password = "benchmark password";
-  { std::ofstream(dir + "/pw") << password << "\n"; }
-  if (runToEnd(
-          {opt.hub, "--config", config, "--create-admin", "bench", "--password-file", dir + "/pw"},
-          dir + "/create-admin.log") != 0) {
-    std::fprintf(stderr, "hub-bench: --create-admin failed: %s\n",
-                 readFile(dir + "/create-admin.log").c_str());
-    return 1;
+  writeFile(dir + "/pw", password + "\n");
+  {
+    const std::string log = dir + "/create-admin.log";
+    Process admin(opt.hub,
+                  {"--config", config, "--create-admin", "bench", "--password-file", dir + "/pw"},
+                  log, log);
+    check(admin.wait(std::chrono::seconds(120)) && admin.exitCode() == 0,
+          "--create-admin failed: " + admin.out());
   }
-  Hub hub;
-  hub.pid = spawn({opt.hub, "--config", config}, dir + "/hub.log");
-  for (int i = 0; i < 600 && hub.port == 0; ++i) {
-    std::this_thread::sleep_for(milliseconds(50));
-    hub.port = static_cast<uint16_t>(std::atoi(readFile(dir + "/port").c_str()));
-  }
-  int rc = 0;
-  auto finish = [&](int code) {
-    if (hub.pid > 0) {
-      ::kill(hub.pid, SIGTERM);
-      int status = 0;
-      ::waitpid(hub.pid, &status, 0);
-    }
-    if (!opt.keep && code == 0) {
-      std::error_code ec;
-      fs::remove_all(dir, ec);
-    } else {
-      std::fprintf(stderr, "hub-bench: kept %s\n", dir.c_str());
-    }
-    return code;
-  };
-  if (hub.port == 0) {
-    std::fprintf(stderr, "hub-bench: the hub did not start: %s\n",
-                 readFile(dir + "/hub.log").c_str());
-    return finish(1);
-  }
+  Process hub(opt.hub, {"--config", config}, dir + "/hub.log", dir + "/hub.log");
+  const uint16_t port = test_support::waitUntilServing(hub, dir + "/port", "/api/v1/health",
+                                                       std::chrono::seconds(30), milliseconds(50));
+  check(port != 0, "the hub did not start: " + hub.out());
   std::printf(
       "hub-bench: %d agents, heartbeat every %d s, %d-row batch every %d s, %d worker "
       "threads, %d s measured\n",
       opt.agents, opt.heartbeat_s, opt.batch_rows, opt.batch_s, opt.workers, opt.duration_s);
 
   // The admin session.
-  Poco::Net::HTTPClientSession admin("127.0.0.1", hub.port);
+  Poco::Net::HTTPClientSession admin("127.0.0.1", port);
   admin.setTimeout(Poco::Timespan(60, 0));
   const auto login = request(admin, "POST", "/api/v1/session",
                              R"({"user":"bench","password":")" + password + R"("})", {});
-  if (login.status != 200) {
-    std::fprintf(stderr, "hub-bench: login refused: %d %s\n", login.status, login.body.c_str());
-    return finish(1);
-  }
-  const std::map<std::string, std::string> session{
-      {"Cookie", login.cookie.substr(0, login.cookie.find(';'))},
-      {"X-CSRF-Token", field(login.body, "csrf_token")}};
+  check(login.status == 200, "login refused: " + std::to_string(login.status) + " " + login.body);
+  const std::string cookie = login.header("Set-Cookie");
+  const test_support::HttpHeaders session{{"Cookie", cookie.substr(0, cookie.find(';'))},
+                                          {"X-CSRF-Token", login.str("csrf_token")}};
 
   // Enrol every agent for real, from the worker threads.
   std::vector<SimAgent> agents(static_cast<size_t>(opt.agents));
@@ -455,7 +304,7 @@ int main(int argc, char** argv) {
     std::vector<std::thread> threads;
     for (int w = 0; w < opt.workers; ++w) {
       threads.emplace_back([&, w] {
-        Poco::Net::HTTPClientSession s("127.0.0.1", hub.port);
+        Poco::Net::HTTPClientSession s("127.0.0.1", port);
         s.setTimeout(Poco::Timespan(60, 0));
         for (int i = w; i < opt.agents; i += opt.workers) {
           auto& a = agents[static_cast<size_t>(i)];
@@ -464,11 +313,11 @@ int main(int argc, char** argv) {
           const auto code = request(s, "POST", "/api/v1/admin/enrolment-codes",
                                     R"({"region":")" + a.region + R"("})", session);
           const auto e = request(s, "POST", "/api/v1/enrol",
-                                 R"({"code":")" + field(code.body, "code") +
-                                     R"(","hostname":"bureau-)" + std::to_string(i) + R"("})",
+                                 R"({"code":")" + code.str("code") + R"(","hostname":"bureau-)" +
+                                     std::to_string(i) + R"("})",
                                  {});
-          a.id = field(e.body, "agent_id");
-          a.token = field(e.body, "token");
+          a.id = e.str("agent_id");
+          a.token = e.str("token");
           if (e.status != 200 || a.token.empty()) {
             ++enrol_errors;
           }
@@ -482,9 +331,7 @@ int main(int argc, char** argv) {
   std::printf("enrolled %d agents in %.1f s (%d errors)\n", opt.agents,
               std::chrono::duration<double>(Clock::now() - enrol_start).count(),
               enrol_errors.load());
-  if (enrol_errors > 0) {
-    return finish(1);
-  }
+  check(enrol_errors == 0, std::to_string(enrol_errors.load()) + " agents could not enrol");
 
   // Agents: heartbeats and batches spread evenly over their periods.
   Latencies agent_lat;
@@ -500,7 +347,7 @@ int main(int argc, char** argv) {
   for (int w = 0; w < opt.workers; ++w) {
     workers.emplace_back([&, w] {
       std::mt19937 rng(static_cast<unsigned>(w + 1));
-      Poco::Net::HTTPClientSession s("127.0.0.1", hub.port);
+      Poco::Net::HTTPClientSession s("127.0.0.1", port);
       s.setTimeout(Poco::Timespan(60, 0));
       std::vector<SimAgent*> mine;
       for (int i = w; i < opt.agents; i += opt.workers) {
@@ -532,7 +379,7 @@ int main(int argc, char** argv) {
         if (stop) {
           break;
         }
-        const std::map<std::string, std::string> auth{{"Authorization", "Bearer " + due->token}};
+        const auto auth = test_support::bearer(due->token);
         if (heartbeat) {
           const auto r = request(s, "POST", "/api/v1/status",
                                  heartbeatJson(*due, static_cast<int64_t>(rng() % 5)), auth);
@@ -551,7 +398,7 @@ int main(int argc, char** argv) {
 
   // Warm-up: every agent heard at least once.
   std::this_thread::sleep_for(std::chrono::seconds(opt.heartbeat_s + 1));
-  const ProcStat before = procStat(hub.pid);
+  const double cpu_before = hub.cpuTimes().total();
   const auto m0 = Clock::now();
   Latencies dash;
   std::mt19937 rng(42);
@@ -600,13 +447,14 @@ int main(int argc, char** argv) {
     std::this_thread::sleep_until(next);
   }
   const double wall = std::chrono::duration<double>(Clock::now() - m0).count();
-  const ProcStat after = procStat(hub.pid);
+  const double cpu_after = hub.cpuTimes().total();
+  const int64_t rss_kb = hub.statusKb("VmRSS");
+  const int64_t hwm_kb = hub.statusKb("VmHWM");
   stop = true;
   for (auto& t : workers) {
     t.join();
   }
-  const double cpu = static_cast<double>(after.ticks - before.ticks) /
-                     static_cast<double>(::sysconf(_SC_CLK_TCK)) / wall;
+  const double cpu = (cpu_after - cpu_before) / wall;
 
   std::printf("\ndashboard API (one admin session, 10 requests/s, %.0f s):\n", wall);
   const std::vector<std::string> pages = {"GET overview", "GET agents/{id}", "GET history day",
@@ -621,18 +469,19 @@ int main(int argc, char** argv) {
   std::printf(
       "\nhub process: CPU %.0f %% of one core over the measured window, RSS %.1f MiB "
       "(peak %.1f MiB)\n",
-      cpu * 100.0, static_cast<double>(after.rss_kb) / 1024.0,
-      static_cast<double>(after.hwm_kb) / 1024.0);
+      cpu * 100.0, static_cast<double>(rss_kb) / 1024.0, static_cast<double>(hwm_kb) / 1024.0);
   std::printf("central.db: %.1f MiB (+ WAL %.1f MiB)\n",
               static_cast<double>(fs::file_size(dir + "/data/central.db")) / 1048576.0,
               fs::exists(dir + "/data/central.db-wal")
                   ? static_cast<double>(fs::file_size(dir + "/data/central.db-wal")) / 1048576.0
                   : 0.0);
+  hub.terminate(std::chrono::seconds(30));
   const int64_t errors = dash.errors() + agent_lat.errors();
-  if (errors > 0) {
-    std::fprintf(stderr, "hub-bench: %lld requests refused or failed\n",
-                 static_cast<long long>(errors));
-    rc = 1;
-  }
-  return finish(rc);
+  check(errors == 0, std::to_string(errors) + " requests refused or failed");
+  return 0;
 }
+
+}  // namespace
+}  // namespace exportsync::bench
+
+int main(int argc, char** argv) { return exportsync::bench::run(argc, argv); }

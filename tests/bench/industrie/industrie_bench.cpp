@@ -18,33 +18,28 @@
 //
 // Numbers only mean something in a release build. No timed asserts: the process fails only when
 // something did not run or stored the wrong number of rows.
-#include <sys/resource.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cinttypes>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
 
+#include "bench/bench_support.hpp"
 #include "exportsync/agent/plugin_runtime.hpp"
 #include "exportsync/agent/store.hpp"
 #include "exportsync/files/inbox.hpp"
 #include "exportsync/files/table.hpp"
 #include "industrie_table.hpp"
+#include "support/files.hpp"
 
+namespace exportsync::bench {
 namespace {
 
 namespace fs = std::filesystem;
-namespace agent = exportsync::agent;
-namespace files = exportsync::files;
-namespace industrie = exportsync::industrie;
-using Clock = std::chrono::steady_clock;
+using test_support::readFile;
 
 constexpr double kTargetRate = 100'000.0;  // rows/s end to end (issue: industrie benchmark)
 const char* const kFileName = "industrie-bench.csv";
@@ -59,31 +54,20 @@ struct Options {
   std::string plugin = ES_INDUSTRIE_PLUGIN;
 };
 
-[[noreturn]] void die(const std::string& msg) {
-  std::fprintf(stderr, "exportsync-industrie-bench: %s\n", msg.c_str());
-  std::exit(1);
-}
-
-void check(bool ok, const std::string& what) {
-  if (!ok) {
-    die("FAILED: " + what);
-  }
+void usage() {
+  std::printf(
+      "usage: exportsync-industrie-bench [--rows N] [--reps R] [--smoke] [--dir PARENT] "
+      "[--keep] [--only parse|validate|hash|collect] [--plugin industrie.so]\n");
 }
 
 Options parseOptions(int argc, char** argv) {
   Options o;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) {
-        die(a + " needs a value");
-      }
-      return argv[++i];
-    };
+  for (ArgReader args(argc, argv); args.next();) {
+    const std::string& a = args.flag();
     if (a == "--rows") {
-      o.rows = std::max<int64_t>(10, std::atoll(value().c_str()));
+      o.rows = std::max<int64_t>(10, std::atoll(args.value()));
     } else if (a == "--reps") {
-      o.reps = std::max(1, std::atoi(value().c_str()));
+      o.reps = std::max(1, std::atoi(args.value()));
     } else if (a == "--smoke") {
       o.smoke = true;
       o.rows = 2000;
@@ -91,61 +75,22 @@ Options parseOptions(int argc, char** argv) {
     } else if (a == "--keep") {
       o.keep = true;
     } else if (a == "--only") {
-      o.only = value();
+      o.only = args.value();
       if (o.only != "parse" && o.only != "validate" && o.only != "hash" && o.only != "collect") {
         die("--only takes parse, validate, hash or collect");
       }
     } else if (a == "--dir") {
-      o.dir = value();
+      o.dir = args.value();
     } else if (a == "--plugin") {
-      o.plugin = value();
+      o.plugin = args.value();
     } else {
-      std::printf(
-          "usage: exportsync-industrie-bench [--rows N] [--reps R] [--smoke] [--dir PARENT] "
-          "[--keep] [--only parse|validate|hash|collect] [--plugin industrie.so]\n");
-      std::exit(a == "--help" ? 0 : 2);
+      args.unknown(usage);
     }
   }
   return o;
 }
 
 // --- Timing ------------------------------------------------------------------------------
-
-double cpuSeconds() {
-  rusage ru{};
-  getrusage(RUSAGE_SELF, &ru);
-  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-         static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-}
-
-struct Timing {
-  double wall = 0;
-  double cpu = 0;
-};
-
-class Stopwatch {
- public:
-  Stopwatch() : wall_(Clock::now()), cpu_(cpuSeconds()) {}
-  Timing elapsed() const {
-    return {std::chrono::duration<double>(Clock::now() - wall_).count(), cpuSeconds() - cpu_};
-  }
-
- private:
-  Clock::time_point wall_;
-  double cpu_;
-};
-
-struct Summary {
-  double median = 0;
-  double min = 0;
-  double max = 0;
-};
-
-Summary summarize(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  const size_t n = v.size();
-  return {n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2, v.front(), v.back()};
-}
 
 struct Stage {
   const char* name;
@@ -249,17 +194,6 @@ Generated makeFile(int64_t rows) {
   return out;
 }
 
-void writeFile(const std::string& path, const std::string& bytes) {
-  std::ofstream(path, std::ios::binary) << bytes;
-}
-
-std::string readFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
-
 // --- Stages ------------------------------------------------------------------------------
 
 struct Parsed {
@@ -300,45 +234,6 @@ Validated validate(const Parsed& p) {
   return v;
 }
 
-// A scratch folder, removed at the end unless --keep.
-class Scratch {
- public:
-  explicit Scratch(const Options& o) : keep_(o.keep) {
-    std::string parent = o.dir;
-    if (parent.empty()) {
-      const char* tmp = std::getenv("TMPDIR");
-      parent = tmp != nullptr && *tmp != '\0' ? tmp : "/tmp";
-    }
-    std::string tmpl = parent + "/es-industrie-bench-XXXXXX";
-    check(::mkdtemp(tmpl.data()) != nullptr, "mkdtemp in " + parent);
-    path_ = tmpl;
-  }
-  ~Scratch() {
-    if (keep_) {
-      std::printf("(kept scratch folder %s)\n", path_.c_str());
-      return;
-    }
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  Scratch(const Scratch&) = delete;
-  Scratch& operator=(const Scratch&) = delete;
-  const std::string& path() const { return path_; }
-
- private:
-  bool keep_;
-  std::string path_;
-};
-
-std::string loadAverage() {
-  std::ifstream in("/proc/loadavg");
-  std::string a;
-  std::string b;
-  std::string c;
-  in >> a >> b >> c;
-  return a + " " + b + " " + c;
-}
-
 void printStage(const Stage& s, int64_t rows) {
   const Summary w = summarize(s.wall);
   const Summary c = summarize(s.cpu);
@@ -347,11 +242,12 @@ void printStage(const Stage& s, int64_t rows) {
               static_cast<double>(rows) / w.median);
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+// The program; main() calls it.
+int run(int argc, char** argv) {
+  setProgramName("exportsync-industrie-bench");
   const Options o = parseOptions(argc, argv);
-  Scratch scratch(o);
+  ScratchDir scratch(o.dir.empty() ? test_support::tempParent() : o.dir, "es-industrie-bench",
+                     o.keep);
   std::printf("industrie bench: %" PRId64 " lines, %d repetitions%s; load average %s\n", o.rows,
               o.reps, o.smoke ? " (smoke: sizes too small to judge)" : "", loadAverage().c_str());
 
@@ -457,3 +353,8 @@ int main(int argc, char** argv) {
   std::printf("load average after: %s\n", loadAverage().c_str());
   return 0;
 }
+
+}  // namespace
+}  // namespace exportsync::bench
+
+int main(int argc, char** argv) { return exportsync::bench::run(argc, argv); }

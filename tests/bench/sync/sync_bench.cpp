@@ -31,34 +31,24 @@
 // from the agent's (compared column by column after every phase).
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
-#include <Poco/Net/HTTPClientSession.h>
-#include <Poco/Net/HTTPRequest.h>
-#include <Poco/Net/HTTPResponse.h>
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sqlite3.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 #include <zstd.h>
 
 #include <algorithm>
 #include <atomic>
-#include <charconv>
 #include <chrono>
 #include <cinttypes>
-#include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <functional>
 #include <map>
 #include <memory>
@@ -70,17 +60,22 @@
 #include <thread>
 #include <vector>
 
+#include "bench/bench_support.hpp"
+#include "bench/row_format.hpp"
 #include "exportsync/agent/sync_client.hpp"
 #include "exportsync/plugin.hpp"
 #include "shipments.hpp"
+#include "support/files.hpp"
+#include "support/http.hpp"
+#include "support/wait.hpp"
 
-extern char** environ;
-
+namespace exportsync::bench {
 namespace {
 
 namespace fs = std::filesystem;
-using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
+using test_support::readFile;
+using test_support::waitUntil;
 
 constexpr double kMiB = 1024.0 * 1024.0;
 constexpr const char* kRegion = "MA-06";
@@ -113,28 +108,6 @@ struct Options {
   std::string agent_extra;  // more lines for the daemon's agent.properties (--agent-set)
 };
 
-// Children still running, SIGKILLed by die() so that a failure leaves no hub or agent behind.
-std::mutex g_children_mutex;
-std::set<pid_t> g_children;  // Guarded by g_children_mutex.
-
-[[noreturn]] void die(const std::string& msg) {
-  std::fflush(stdout);
-  std::fprintf(stderr, "exportsync-sync-bench: %s\n", msg.c_str());
-  {
-    const std::lock_guard<std::mutex> lock(g_children_mutex);
-    for (pid_t p : g_children) {
-      ::kill(p, SIGKILL);
-    }
-  }
-  std::exit(1);
-}
-
-void check(bool ok, const std::string& what) {
-  if (!ok) {
-    die("FAILED: " + what);
-  }
-}
-
 void usage() {
   std::printf(
       "usage: exportsync-sync-bench [--rows N] [--reps R] [--trials T] [--updates U]\n"
@@ -151,40 +124,24 @@ void usage() {
       "            (experiments, e.g. 'sync.batch_rows = 100000'); repeatable\n");
 }
 
-int64_t parseCount(const std::string& flag, const char* v, int64_t min) {
-  int64_t out = 0;
-  if (v == nullptr || !exportsync::detail::parseInt64(v, out) || out < min) {
-    die(flag + " takes a whole number >= " + std::to_string(min));
-  }
-  return out;
-}
-
 Options parseOptions(int argc, char** argv) {
   Options o;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    const char* next = i + 1 < argc ? argv[i + 1] : nullptr;
-    auto take = [&]() -> const char* {
-      if (next == nullptr) {
-        die(a + " needs a value");
-      }
-      ++i;
-      return next;
-    };
+  for (ArgReader args(argc, argv); args.next();) {
+    const std::string& a = args.flag();
     if (a == "--rows") {
-      o.rows = parseCount(a, take(), 20);
+      o.rows = args.count(20);
     } else if (a == "--reps") {
-      o.reps = static_cast<int>(parseCount(a, take(), 1));
+      o.reps = static_cast<int>(args.count(1));
     } else if (a == "--trials") {
-      o.trials = static_cast<int>(parseCount(a, take(), 1));
+      o.trials = static_cast<int>(args.count(1));
     } else if (a == "--updates") {
-      o.updates = parseCount(a, take(), 0);
+      o.updates = args.count(0);
     } else if (a == "--inserts") {
-      o.inserts = parseCount(a, take(), 0);
+      o.inserts = args.count(0);
     } else if (a == "--deletes") {
-      o.deletes = parseCount(a, take(), 0);
+      o.deletes = args.count(0);
     } else if (a == "--zstd-level") {
-      o.zstd_level = static_cast<int>(parseCount(a, take(), 1));
+      o.zstd_level = static_cast<int>(args.count(1));
     } else if (a == "--smoke") {
       o.rows = 2000;
       o.reps = 1;
@@ -194,7 +151,7 @@ Options parseOptions(int argc, char** argv) {
       o.trials = 10;
       o.smoke = true;
     } else if (a == "--dir") {
-      o.dir = take();
+      o.dir = args.value();
     } else if (a == "--keep") {
       o.keep = true;
     } else if (a == "--verbose") {
@@ -202,267 +159,24 @@ Options parseOptions(int argc, char** argv) {
     } else if (a == "--e2e-only") {
       o.e2e_only = true;
     } else if (a == "--agent-set") {
-      o.agent_extra += std::string(take()) + "\n";
+      o.agent_extra += std::string(args.value()) + "\n";
     } else if (a == "--agent") {
-      o.agent_exe = take();
+      o.agent_exe = args.value();
     } else if (a == "--hub") {
-      o.hub_exe = take();
+      o.hub_exe = args.value();
     } else if (a == "--bench-plugin") {
-      o.bench_plugin = take();
-    } else if (a == "--help" || a == "-h") {
-      usage();
-      std::exit(0);
+      o.bench_plugin = args.value();
     } else {
-      usage();
-      die("unknown option '" + a + "'");
+      args.unknown(usage);
     }
   }
   if (o.updates + o.deletes > o.rows / 2) {
     die("--updates plus --deletes must stay within half of --rows");
   }
   if (o.dir.empty()) {
-    const char* tmp = std::getenv("TMPDIR");
-    o.dir = tmp != nullptr && *tmp != '\0' ? tmp : "/tmp";
+    o.dir = test_support::tempParent();
   }
   return o;
-}
-
-double secondsOf(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
-
-std::string loadAverage() {
-  std::ifstream in("/proc/loadavg");
-  std::string a;
-  std::string b;
-  std::string c;
-  in >> a >> b >> c;
-  return a + " " + b + " " + c;
-}
-
-std::string readFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
-
-void writeFile(const std::string& path, const std::string& text, mode_t mode = 0644) {
-  {
-    std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    out << text;
-    check(static_cast<bool>(out), "writing " + path);
-  }
-  ::chmod(path.c_str(), mode);
-}
-
-void makeDir(const std::string& path) {
-  std::error_code ec;
-  fs::create_directories(path, ec);
-  check(!ec, "creating " + path + ": " + ec.message());
-  fs::permissions(path, fs::perms(0755), ec);
-}
-
-bool waitUntil(const std::function<bool()>& done, milliseconds timeout,
-               milliseconds poll = milliseconds(5)) {
-  const auto deadline = Clock::now() + timeout;
-  for (;;) {
-    if (done()) {
-      return true;
-    }
-    if (Clock::now() >= deadline) {
-      return false;
-    }
-    std::this_thread::sleep_for(poll);
-  }
-}
-
-// A scratch folder, removed at the end unless --keep.
-class ScratchDir {
- public:
-  ScratchDir(const std::string& parent, bool keep) : keep_(keep) {
-    std::string tmpl = parent + "/es-sync-bench-XXXXXX";
-    if (::mkdtemp(tmpl.data()) == nullptr) {
-      die("cannot create a scratch folder in '" + parent + "': " + std::strerror(errno) +
-          "; pass --dir PARENT");
-    }
-    path_ = tmpl;
-    ::chmod(path_.c_str(), 0755);
-  }
-  ~ScratchDir() {
-    if (keep_) {
-      std::printf("(kept scratch folder %s)\n", path_.c_str());
-      return;
-    }
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  ScratchDir(const ScratchDir&) = delete;
-  ScratchDir& operator=(const ScratchDir&) = delete;
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-  bool keep_;
-};
-
-// --- processes ----------------------------------------------------------------------------
-
-// A child process with stdout and stderr in files; SIGKILLed when destroyed if still running.
-class Process {
- public:
-  Process(const std::string& binary, const std::vector<std::string>& args,
-          const std::string& log_base)
-      : log_base_(log_base) {
-    std::vector<std::string> store{binary};
-    store.insert(store.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (auto& a : store) {
-      argv.push_back(a.data());
-    }
-    argv.push_back(nullptr);
-    const std::string out = log_base + ".stdout";
-    const std::string err = log_base + ".stderr";
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&fa, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_addopen(&fa, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    const int rc = ::posix_spawn(&pid_, binary.c_str(), &fa, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&fa);
-    if (rc != 0) {
-      die("cannot start " + binary + ": " + std::strerror(rc));
-    }
-    const std::lock_guard<std::mutex> lock(g_children_mutex);
-    g_children.insert(pid_);
-  }
-  ~Process() {
-    if (running()) {
-      ::kill(pid_, SIGKILL);
-      reap(true);
-    }
-  }
-  Process(const Process&) = delete;
-  Process& operator=(const Process&) = delete;
-
-  pid_t pid() const { return pid_; }
-  bool running() {
-    reap(false);
-    return !exited_;
-  }
-  bool wait(milliseconds timeout) {
-    return waitUntil([this] { return !running(); }, timeout, milliseconds(10));
-  }
-  // SIGTERM, then up to `timeout` for a clean exit; SIGKILL after. True when it exited with 0.
-  bool terminate(milliseconds timeout = milliseconds(30000)) {
-    if (!running()) {
-      return exitCode() == 0;
-    }
-    ::kill(pid_, SIGTERM);
-    if (!wait(timeout)) {
-      ::kill(pid_, SIGKILL);
-      reap(true);
-      return false;
-    }
-    return exitCode() == 0;
-  }
-  int exitCode() const { return WIFEXITED(status_) ? WEXITSTATUS(status_) : -WTERMSIG(status_); }
-  std::string logs() const {
-    return "--- " + log_base_ + ".stdout\n" + readFile(log_base_ + ".stdout") + "--- " + log_base_ +
-           ".stderr\n" + readFile(log_base_ + ".stderr");
-  }
-  // A "Vm...:" line of /proc/<pid>/status, in KiB; -1 when unknown.
-  long statusKb(const char* field) const {
-    std::ifstream in("/proc/" + std::to_string(pid_) + "/status");
-    const std::string prefix = std::string(field) + ":";
-    for (std::string line; std::getline(in, line);) {
-      if (line.rfind(prefix, 0) == 0) {
-        return std::stol(line.substr(prefix.size()));
-      }
-    }
-    return -1;
-  }
-  // User + system CPU seconds so far (this process only, threads included); `sys_only`: the
-  // system part alone.
-  double cpuSeconds(bool sys_only = false) const {
-    const std::string stat = readFile("/proc/" + std::to_string(pid_) + "/stat");
-    const auto close = stat.rfind(')');
-    if (close == std::string::npos) {
-      return -1;
-    }
-    std::istringstream in(stat.substr(close + 2));
-    std::string field;
-    unsigned long long utime = 0;
-    unsigned long long stime = 0;
-    for (int i = 3; i <= 15 && in >> field; ++i) {
-      if (i == 14) {
-        utime = std::stoull(field);
-      } else if (i == 15) {
-        stime = std::stoull(field);
-      }
-    }
-    return static_cast<double>(sys_only ? stime : utime + stime) /
-           static_cast<double>(::sysconf(_SC_CLK_TCK));
-  }
-
- private:
-  void reap(bool block) {
-    if (exited_) {
-      return;
-    }
-    exited_ = ::waitpid(pid_, &status_, block ? 0 : WNOHANG) == pid_;
-    if (exited_) {
-      const std::lock_guard<std::mutex> lock(g_children_mutex);
-      g_children.erase(pid_);
-    }
-  }
-  pid_t pid_ = -1;
-  int status_ = 0;
-  bool exited_ = false;
-  std::string log_base_;
-};
-
-// --- HTTP ---------------------------------------------------------------------------------
-
-struct Reply {
-  int status = 0;
-  std::string body;
-};
-
-Reply http(uint16_t port, const std::string& method, const std::string& path,
-           const std::string& body = "", const std::string& token = "") {
-  Reply reply;
-  try {
-    Poco::Net::HTTPClientSession session("127.0.0.1", port);
-    session.setTimeout(Poco::Timespan(30, 0));
-    Poco::Net::HTTPRequest req(method, path, Poco::Net::HTTPMessage::HTTP_1_1);
-    if (!token.empty()) {
-      req.set("Authorization", "Bearer " + token);
-    }
-    if (method == "POST") {
-      req.setContentType("application/json");
-      req.setContentLength(static_cast<std::streamsize>(body.size()));
-    }
-    auto& out = session.sendRequest(req);
-    out << body;
-    Poco::Net::HTTPResponse res;
-    auto& in = session.receiveResponse(res);
-    reply.status = static_cast<int>(res.getStatus());
-    std::ostringstream text;
-    text << in.rdbuf();
-    reply.body = text.str();
-  } catch (const Poco::Exception& e) {
-    reply.body = e.displayText();
-  }
-  return reply;
-}
-
-std::string jsonString(const std::string& body, const std::string& key) {
-  try {
-    Poco::JSON::Parser parser;
-    auto o = parser.parse(body).extract<Poco::JSON::Object::Ptr>();
-    return o->optValue<std::string>(key, "");
-  } catch (const Poco::Exception&) {
-    return {};
-  }
 }
 
 // --- the counting proxy -------------------------------------------------------------------
@@ -725,92 +439,7 @@ class Db {
   std::map<std::string, sqlite3_stmt*> cache_;
 };
 
-// Binds a value the way the agent's store holds it: dates and timestamps as ISO text, money
-// and booleans as integers.
-void bindValue(sqlite3_stmt* s, int i, const exportsync::Value& value) {
-  std::visit(
-      [&](const auto& x) {
-        using T = std::decay_t<decltype(x)>;
-        if constexpr (std::is_same_v<T, std::monostate>) {
-          sqlite3_bind_null(s, i);
-        } else if constexpr (std::is_same_v<T, std::string>) {
-          sqlite3_bind_text(s, i, x.data(), static_cast<int>(x.size()), SQLITE_TRANSIENT);
-        } else if constexpr (std::is_same_v<T, int64_t>) {
-          sqlite3_bind_int64(s, i, x);
-        } else if constexpr (std::is_same_v<T, double>) {
-          sqlite3_bind_double(s, i, x);
-        } else if constexpr (std::is_same_v<T, bool>) {
-          sqlite3_bind_int64(s, i, x ? 1 : 0);
-        } else if constexpr (std::is_same_v<T, exportsync::Money>) {
-          sqlite3_bind_int64(s, i, x.centimes());
-        } else {  // Date, Timestamp
-          const std::string iso = x.toIso();
-          sqlite3_bind_text(s, i, iso.data(), static_cast<int>(iso.size()), SQLITE_TRANSIENT);
-        }
-      },
-      value.storage());
-}
-
-std::string quoteIdent(const std::string& name) {
-  std::string out = "\"";
-  for (char c : name) {
-    out += c;
-    if (c == '"') {
-      out += '"';
-    }
-  }
-  return out + "\"";
-}
-
 // --- CSV and zstd ---------------------------------------------------------------------------
-
-// One value as CSV, as tests/bench/agent_bench.cpp counts the ingest rows' CSV size: shortest
-// round-trip reals, money as 1234.50, ISO dates and timestamps, true/false, null as empty.
-void appendCsv(const exportsync::Value& value, std::string& out) {
-  std::visit(
-      [&out](const auto& x) {
-        using T = std::decay_t<decltype(x)>;
-        if constexpr (std::is_same_v<T, std::monostate>) {
-        } else if constexpr (std::is_same_v<T, std::string>) {
-          if (x.find_first_of(",\"\r\n") == std::string::npos) {
-            out += x;
-          } else {
-            out += '"';
-            for (char c : x) {
-              out += c;
-              if (c == '"') {
-                out += '"';
-              }
-            }
-            out += '"';
-          }
-        } else if constexpr (std::is_same_v<T, int64_t>) {
-          out += std::to_string(x);
-        } else if constexpr (std::is_same_v<T, double>) {
-          char buf[32];
-          auto r = std::to_chars(buf, buf + sizeof buf, x);
-          out.append(buf, r.ptr);
-        } else if constexpr (std::is_same_v<T, bool>) {
-          out += x ? "true" : "false";
-        } else if constexpr (std::is_same_v<T, exportsync::Money>) {
-          out += x.toString();
-        } else {
-          out += x.toIso();
-        }
-      },
-      value.storage());
-}
-
-void appendCsvRow(const exportsync::Row& row, std::string& out) {
-  const auto& fields = row.fields();
-  for (size_t f = 0; f < fields.size(); ++f) {
-    if (f != 0) {
-      out += ',';
-    }
-    appendCsv(fields[f].second, out);
-  }
-  out += '\n';
-}
 
 size_t zstdSize(const std::string& data, int level) {
   std::string out(ZSTD_compressBound(data.size()), '\0');
@@ -842,34 +471,23 @@ class Hub {
     proc_ = std::make_unique<Process>(
         o_.hub_exe, std::vector<std::string>{"--config", root_ + "/hub.properties"},
         root_ + "/hub");
-    const bool up = waitUntil(
-        [this] {
-          if (!proc_->running()) {
-            return true;
-          }
-          std::ifstream in(root_ + "/hub.port");
-          unsigned p = 0;
-          if (!(in >> p) || p == 0) {
-            return false;
-          }
-          port_ = static_cast<uint16_t>(p);
-          return http(port_, "GET", "/api/v1/health").status == 200;
-        },
-        milliseconds(60000), milliseconds(20));
-    check(up && proc_->running(), "the hub did not start:\n" + proc_->logs());
+    port_ = test_support::waitUntilServing(*proc_, root_ + "/hub.port", "/api/v1/health",
+                                           milliseconds(60000));
+    check(port_ != 0, "the hub did not start:\n" + proc_->logs());
   }
   void stop() {
     if (proc_) {
-      check(proc_->terminate(), "the hub did not stop cleanly:\n" + proc_->logs());
+      check(proc_->terminate(milliseconds(30000)) && proc_->exitCode() == 0,
+            "the hub did not stop cleanly:\n" + proc_->logs());
     }
   }
   std::string enrolmentCode() const {
-    const auto r =
-        http(port_, "POST", "/api/v1/admin/enrolment-codes",
-             std::string("{\"region\":\"") + kRegion + "\",\"ttl_s\":3600}", admin_token_);
+    const auto r = test_support::httpRequest(
+        port_, "POST", "/api/v1/admin/enrolment-codes", test_support::bearer(admin_token_),
+        std::string("{\"region\":\"") + kRegion + "\",\"ttl_s\":3600}");
     check(r.status == 201,
           "creating an enrolment code: HTTP " + std::to_string(r.status) + " " + r.body);
-    return jsonString(r.body, "code");
+    return r.str("code");
   }
   uint16_t port() const { return port_; }
   Process& process() { return *proc_; }
@@ -932,20 +550,19 @@ class AgentHome {
   }
   void stop() {
     if (proc_) {
-      check(proc_->terminate(), "the agent did not stop cleanly:\n" + proc_->logs());
+      check(proc_->terminate(milliseconds(30000)) && proc_->exitCode() == 0,
+            "the agent did not stop cleanly:\n" + proc_->logs());
     }
   }
   Process& process() { return *proc_; }
-  uint16_t statusPort() const {
-    std::ifstream in(stateDir() + "/status.port");
-    unsigned p = 0;
-    in >> p;
-    return static_cast<uint16_t>(p);
-  }
+  uint16_t statusPort() const { return test_support::readPortFile(stateDir() + "/status.port"); }
   // GET /status; empty when it does not answer yet.
   std::string status() const {
     const uint16_t p = statusPort();
-    return p == 0 ? std::string() : http(p, "GET", "/status").body;
+    return p == 0 ? std::string()
+                  : test_support::httpRequest(p, "GET", "/status", {}, std::nullopt,
+                                              "application/json", std::chrono::seconds(30))
+                        .body;
   }
 
  private:
@@ -1092,16 +709,6 @@ struct RepResult {
   int64_t rows_compared = 0;
 };
 
-double percentile(std::vector<double> v, double p) {
-  if (v.empty()) {
-    return 0;
-  }
-  std::sort(v.begin(), v.end());
-  // Nearest rank: the smallest value with at least p % of the samples at or below it.
-  const auto rank = static_cast<size_t>(std::ceil(p / 100.0 * static_cast<double>(v.size())));
-  return v[std::min(v.size() - 1, rank == 0 ? 0 : rank - 1)];
-}
-
 std::string kib(int64_t bytes) {
   char b[64];
   if (bytes < 10 * 1024) {
@@ -1153,8 +760,9 @@ std::string sqlForRow(const std::string& table, const exportsync::Row& row) {
 void insertRow(Db& db, const std::string& sql, const exportsync::Row& row) {
   sqlite3_stmt* s = db.stmt(sql);
   int i = 1;
+  std::string scratch;
   for (const auto& [name, value] : row.fields()) {
-    bindValue(s, i++, value);
+    bindValue(s, i++, value, scratch);
   }
   const int rc = sqlite3_step(s);
   check(rc == SQLITE_DONE, std::string("insert: ") + sqlite3_errmsg(db.get()));
@@ -1223,7 +831,7 @@ RepResult runRep(const Options& o, const std::string& root, int rep) {
     csv.reserve(static_cast<size_t>(o.rows) * 200);
     exportsync::Row row;
     for (int64_t i = 0; i < o.rows; ++i) {
-      exportsync::bench::fillShipment(i, row);
+      fillShipment(i, row);
       appendCsvRow(row, csv);
     }
     r.csv_bytes = csv.size();
@@ -1247,10 +855,12 @@ RepResult runRep(const Options& o, const std::string& root, int rep) {
   check(waitAgentAcked(agent_db, seq1, milliseconds(60000)), "the agent did not record the ack");
   r.hub_hwm_kb = hub.process().statusKb("VmHWM");
   r.agent_hwm_kb = home.process().statusKb("VmHWM");
-  r.hub_cpu_s = hub.process().cpuSeconds();
-  r.agent_cpu_s = home.process().cpuSeconds();
-  r.hub_sys_s = hub.process().cpuSeconds(true);
-  r.agent_sys_s = home.process().cpuSeconds(true);
+  const auto hub_cpu = hub.process().cpuTimes();
+  const auto agent_cpu = home.process().cpuTimes();
+  r.hub_cpu_s = hub_cpu.total();
+  r.agent_cpu_s = agent_cpu.total();
+  r.hub_sys_s = hub_cpu.system;
+  r.agent_sys_s = agent_cpu.system;
   r.wire_up = proxy.up() - up0;
   r.wire_down = proxy.down() - down0;
   {
@@ -1351,6 +961,7 @@ RepResult runRep(const Options& o, const std::string& root, int rep) {
       deleted.push_back(id);
     }
     std::string csv;
+    std::string scratch;  // a bound date's text
     exportsync::Row row;
     const auto inc_started = Clock::now();
     const int64_t inc_up0 = proxy.up();
@@ -1361,7 +972,7 @@ RepResult runRep(const Options& o, const std::string& root, int rep) {
         "UPDATE " + quoteIdent(cols.table) +
         " SET quantity = ?1, fob_value = ?2, updated_at = ?3 WHERE id = ?4";
     for (int64_t i : updated) {
-      exportsync::bench::fillShipment(i, row);
+      fillShipment(i, row);
       const auto quantity = std::get<int64_t>(field(row, "quantity").storage()) + 1;
       const auto price = std::get<exportsync::Money>(field(row, "unit_price").storage());
       const auto fob = exportsync::Money::fromCentimes(price.centimes() * quantity);
@@ -1371,24 +982,24 @@ RepResult runRep(const Options& o, const std::string& root, int rep) {
       setField(row, "fob_value", fob);
       setField(row, "updated_at", updated_at);
       sqlite3_stmt* s = agent_db.stmt(update_sql);
-      bindValue(s, 1, field(row, "quantity"));
-      bindValue(s, 2, field(row, "fob_value"));
-      bindValue(s, 3, field(row, "updated_at"));
-      bindValue(s, 4, field(row, "id"));
+      bindValue(s, 1, field(row, "quantity"), scratch);
+      bindValue(s, 2, field(row, "fob_value"), scratch);
+      bindValue(s, 3, field(row, "updated_at"), scratch);
+      bindValue(s, 4, field(row, "id"), scratch);
       check(sqlite3_step(s) == SQLITE_DONE && sqlite3_changes(agent_db.get()) == 1,
             std::string("update: ") + sqlite3_errmsg(agent_db.get()));
       sqlite3_reset(s);
       appendCsvRow(row, csv);
     }
     for (int64_t k = 0; k < o.inserts; ++k) {
-      exportsync::bench::fillShipment(o.rows + k, row);
+      fillShipment(o.rows + k, row);
       insertRow(agent_db, sqlForRow(cols.table, row), row);
       appendCsvRow(row, csv);
     }
     for (int64_t i : deleted) {
-      exportsync::bench::fillShipment(i, row);
+      fillShipment(i, row);
       sqlite3_stmt* s = agent_db.stmt("DELETE FROM " + quoteIdent(cols.table) + " WHERE id = ?1");
-      bindValue(s, 1, field(row, "id"));
+      bindValue(s, 1, field(row, "id"), scratch);
       check(sqlite3_step(s) == SQLITE_DONE && sqlite3_changes(agent_db.get()) == 1,
             std::string("delete: ") + sqlite3_errmsg(agent_db.get()));
       sqlite3_reset(s);
@@ -1438,7 +1049,8 @@ RepResult runRep(const Options& o, const std::string& root, int rep) {
     const size_t wx0 = proxy.exchangeCount();
     const uint16_t sp = home.statusPort();
     check(sp != 0, "the agent's status API port");
-    const auto wr = http(sp, "POST", "/sync");
+    const auto wr = test_support::httpRequest(sp, "POST", "/sync", {}, std::string(),
+                                              "application/json", std::chrono::seconds(30));
     check(wr.status == 200, "POST /sync on the agent: " + std::to_string(wr.status) + wr.body);
     std::this_thread::sleep_for(milliseconds(500));
     r.idle_wake_wire = proxy.total() - w0;
@@ -1492,12 +1104,12 @@ RepResult runRep(const Options& o, const std::string& root, int rep) {
     std::mt19937_64 rng(static_cast<uint64_t>(rep) * 7919 + static_cast<uint64_t>(first_id));
     std::uniform_int_distribution<int> gap(20, 80);
     exportsync::Row row;
-    exportsync::bench::fillShipment(first_id, row);
+    fillShipment(first_id, row);
     const std::string sql = sqlForRow(cols.table, row);
     const std::string seen =
         "SELECT count(*) FROM " + quoteIdent(cols.table) + " WHERE _agent = ?1 AND id = ?2";
     for (int t = 0; t < trials; ++t) {
-      exportsync::bench::fillShipment(first_id + t, row);
+      fillShipment(first_id + t, row);
       const auto& id = std::get<std::string>(field(row, "id").storage());
       const auto c0 = Clock::now();
       insertRow(agent_db, sql, row);  // autocommit: committed when it returns
@@ -1581,15 +1193,6 @@ RepResult runRep(const Options& o, const std::string& root, int rep) {
   return r;
 }
 
-double median(std::vector<double> v) {
-  if (v.empty()) {
-    return 0;
-  }
-  std::sort(v.begin(), v.end());
-  const size_t n = v.size();
-  return n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
 template <typename F>
 double medianOf(const std::vector<RepResult>& rs, F f) {
   std::vector<double> v;
@@ -1619,16 +1222,16 @@ std::string spreadOf(const std::vector<RepResult>& rs, F f, int decimals) {
 
 const char* verdict(bool ok) { return ok ? "met" : "MISSED"; }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+// The program; main() calls it.
+int run(int argc, char** argv) {
+  setProgramName("exportsync-sync-bench");
   const Options o = parseOptions(argc, argv);
   ::signal(SIGPIPE, SIG_IGN);
   for (const auto& exe : {o.agent_exe, o.hub_exe, o.bench_plugin}) {
     check(::access(exe.c_str(), R_OK) == 0, "missing " + exe + " (build it first)");
   }
   std::printf("exportsync-sync-bench: %" PRId64 " rows of %d columns, %d repetition(s)%s\n", o.rows,
-              exportsync::bench::kColumnCount, o.reps,
+              kColumnCount, o.reps,
               o.smoke ? " (smoke: sizes too small to judge the targets)" : "");
   std::printf(
       "  hub and agent: separate processes on 127.0.0.1, SQLite WAL + synchronous=FULL at "
@@ -1636,7 +1239,7 @@ int main(int argc, char** argv) {
   std::printf("  host: %u CPUs, load average %s (before)\n", std::thread::hardware_concurrency(),
               loadAverage().c_str());
   std::fflush(stdout);
-  ScratchDir scratch(o.dir, o.keep);
+  ScratchDir scratch(o.dir, "es-sync-bench", o.keep);
   std::vector<RepResult> results;
   for (int rep = 1; rep <= o.reps; ++rep) {
     results.push_back(runRep(o, scratch.path() + "/rep" + std::to_string(rep), rep));
@@ -1754,3 +1357,8 @@ int main(int argc, char** argv) {
   }
   return 0;
 }
+
+}  // namespace
+}  // namespace exportsync::bench
+
+int main(int argc, char** argv) { return exportsync::bench::run(argc, argv); }

@@ -8,10 +8,8 @@
 
 #include <algorithm>
 #include <string>
-#include <tuple>
 #include <vector>
 
-#include "exportsync/core_datasets.hpp"
 #include "sync_test_support.hpp"
 
 namespace exportsync::synctest {
@@ -23,39 +21,16 @@ using Headers = std::map<std::string, std::string>;
 
 const std::string kPassword = "un mot de passe assez long";
 
-/// One request with extra headers (cookie, CSRF token, bearer) on a fresh connection.
+/// One request with extra headers (cookie, CSRF token, bearer) on a fresh connection; every
+/// method but GET carries `body`.
 Reply call(uint16_t port, const std::string& method, const std::string& path,
            const Headers& headers = {}, const std::string& body = "") {
-  Reply reply;
-  try {
-    Poco::Net::HTTPClientSession session("127.0.0.1", port);
-    session.setTimeout(Poco::Timespan(60, 0));
-    Poco::Net::HTTPRequest req(method, path, Poco::Net::HTTPMessage::HTTP_1_1);
-    for (const auto& [k, v] : headers) {
-      req.set(k, v);
-    }
-    if (method != "GET") {
-      req.setContentType("application/json");
-      req.setContentLength(static_cast<std::streamsize>(body.size()));
-    }
-    auto& out = session.sendRequest(req);
-    out << body;
-    Poco::Net::HTTPResponse res;
-    auto& in = session.receiveResponse(res);
-    reply.status = static_cast<int>(res.getStatus());
-    for (const auto& [k, v] : res) {
-      reply.headers[k] = v;
-    }
-    std::ostringstream text;
-    text << in.rdbuf();
-    reply.body = text.str();
-  } catch (const Poco::Exception& e) {
-    reply.body = e.displayText();
-  }
-  return reply;
+  return test_support::httpRequest(
+      port, method, path, headers,
+      method != "GET" ? std::optional<std::string>(body) : std::nullopt);
 }
 
-Headers bearer(const std::string& token) { return {{"Authorization", "Bearer " + token}}; }
+using test_support::bearer;
 
 // Every endpoint that needs an admin, with a harmless body.
 struct Endpoint {
@@ -470,32 +445,9 @@ TEST_F(DashboardApiTest, EventAlertsAndManualResolve) {
 
 // One export_flows batch of the core dataset.
 protocol::Batch flowsBatch(const std::string& agent_id, int64_t base) {
-  protocol::Batch b;
-  b.header.agent_id = agent_id;
-  b.header.region = "MA-06";
-  b.header.incarnation = "inc-1";
-  b.header.base_seq = base;
-  const auto spec = core::exportFlowsSpec();
-  b.header.datasets.push_back({"artisanat", spec.name, spec.version, spec.columns});
-  int64_t seq = base;
-  for (const auto& [id, dest, centimes] :
-       std::vector<std::tuple<std::string, std::string, int64_t>>{
-           {"001000000000001", "FR", 30000}, {"001000000000002", "DE", 10000}}) {
-    protocol::ChangeRecord c;
-    c.seq = ++seq;
-    c.values = {Value(id),
-                Value("5701100000"),
-                Value(dest),
-                Value("2025-03"),
-                Value(Money::fromCentimes(centimes)),
-                Value(),
-                Value()};
-    b.changes.push_back(std::move(c));
-  }
-  b.header.first_seq = base + 1;
-  b.header.last_seq = seq;
-  b.header.row_count = b.changes.size();
-  return b;
+  return insertBatch(agent_id, "MA-06", "inc-1", base, exportFlowsDescriptor(),
+                     {flowValues("001000000000001", "5701100000", "FR", "2025-03", 30000),
+                      flowValues("001000000000002", "5701100000", "DE", "2025-03", 10000)});
 }
 
 TEST_F(DashboardApiTest, IndicatorsDatasetsAndCsv) {

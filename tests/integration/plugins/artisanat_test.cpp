@@ -4,11 +4,8 @@
 // rows stored, the exact rejections in rejected/*.errors.csv, files moved to done/ or refused
 // whole, and second runs that take nothing again. See plugins/artisanat/README.md.
 #include <gtest/gtest.h>
-#include <time.h>
 
 #include <array>
-#include <cstdio>
-#include <ctime>
 #include <string>
 #include <vector>
 
@@ -22,12 +19,8 @@ const std::string kMa07 = "expeditions-artisanat-T1-2024.csv";
 const std::string kMa09 = "registre-exportations-artisans-2024.csv";
 const std::string kMa03 = "exportations-artisanat-fes-meknes-2024.xlsx";
 
-const std::string kExportersSql =
-    "SELECT exporter_id, id_kind, name, name_ar, legal_form, region, city, sector, size_class, "
-    "employees, first_export_year FROM artisanat__exporters ORDER BY exporter_id";
-const std::string kFlowsSql =
-    "SELECT exporter_id, hs_code, destination, period, value_mad, quantity, quantity_unit "
-    "FROM artisanat__export_flows ORDER BY exporter_id, hs_code, destination, period";
+const std::string kExportersSql = exportersSql("artisanat");
+const std::string kFlowsSql = exportFlowsSql("artisanat");
 const std::string kArtisansSql =
     "SELECT exporter_id, card_number, ice, workshop, gender, crafts FROM artisanat__artisans "
     "ORDER BY exporter_id";
@@ -35,41 +28,6 @@ const std::string kCraftFlowsSql =
     "SELECT exporter_id, craft, hs_code, destination, period, value_mad, quantity, quantity_unit, "
     "shipments, hs_from_category FROM artisanat__craft_flows "
     "ORDER BY exporter_id, craft, hs_code, destination, period";
-
-// Today as the plugin sees it (local time), for the messages about future dates.
-std::string todayIso() {
-  const std::time_t now = std::time(nullptr);
-  std::tm local{};
-  ::localtime_r(&now, &local);
-  std::array<char, 16> buf{};
-  return std::string(buf.data(), std::strftime(buf.data(), buf.size(), "%Y-%m-%d", &local));
-}
-
-// Copies an office's sample files into the inbox, with the settings the demo appends for it
-// (config/samples/artisanat/<region>/artisanat.properties).
-void useSamples(PluginRig& rig, const std::string& region) {
-  const std::string dir = "config/samples/artisanat/" + region;
-  for (const auto& entry : fs::directory_iterator(sourcePath(dir))) {
-    const std::string name = entry.path().filename().string();
-    if (entry.path().extension() == ".properties") {
-      for (const auto& [key, value] :
-           readPluginProperties(entry.path().string(), "plugin.artisanat.", rig.inbox())) {
-        rig.settings()[key] = value;
-      }
-    } else {
-      rig.copySample(dir + "/" + name);
-    }
-  }
-}
-
-// A header and lines as a ';'-separated CSV file (UTF-8).
-std::string csv(const std::vector<std::string>& lines) {
-  std::string out;
-  for (const auto& l : lines) {
-    out += l + "\r\n";
-  }
-  return out;
-}
 
 TEST(Artisanat, DescribesCoreAndOwnDatasets) {
   PluginRig rig("artisanat", "MA-07");
@@ -89,7 +47,7 @@ TEST(Artisanat, DescribesCoreAndOwnDatasets) {
 // amounts ("12 500,00") and dates ("15/03/2024").
 TEST(Artisanat, MarrakechWindows1252CsvStoresExactRowsAndRejectsTheBadLines) {
   PluginRig rig("artisanat", "MA-07");
-  useSamples(rig, "MA-07");
+  rig.useSamples("MA-07");
   EXPECT_EQ(rig.settings()["encoding"], "windows-1252");
   const auto stats = rig.runOk();
   // 24 lines × (exporters + artisans) + 20 monthly flows + 20 craft flows.
@@ -216,7 +174,7 @@ TEST(Artisanat, MarrakechWindows1252CsvStoresExactRowsAndRejectsTheBadLines) {
 // "Mois", "Qté", "Valeur DH") and months instead of dates.
 TEST(Artisanat, SoussMassaCsvWithArabicNamesAndMonths) {
   PluginRig rig("artisanat", "MA-09");
-  useSamples(rig, "MA-09");
+  rig.useSamples("MA-09");
   const auto stats = rig.runOk();
   EXPECT_EQ(stats.rejected, 6);
 
@@ -278,7 +236,7 @@ TEST(Artisanat, SoussMassaCsvWithArabicNamesAndMonths) {
 // an ICE typed as a number gets its leading zeros back.
 TEST(Artisanat, FesMeknesXlsxReadsDateCellsAndNumbers) {
   PluginRig rig("artisanat", "MA-03");
-  useSamples(rig, "MA-03");
+  rig.useSamples("MA-03");
   const auto stats = rig.runOk();
   EXPECT_EQ(stats.rejected, 6);
 

@@ -5,11 +5,7 @@
 // exact rejections in rejected/*.errors.csv, files moved to done/ or refused whole, and second
 // runs that take nothing again. See plugins/cooperatives/README.md.
 #include <gtest/gtest.h>
-#include <time.h>
 
-#include <array>
-#include <cstdio>
-#include <ctime>
 #include <string>
 #include <vector>
 
@@ -24,12 +20,8 @@ const std::string kMa07Exports = "exportations-cooperatives-T1-2024.csv";
 const std::string kMa07Register = "registre-cooperatives-marrakech-safi.csv";
 const std::string kMa03 = "cooperatives-fes-meknes-T1-2024.xlsx";
 
-const std::string kExportersSql =
-    "SELECT exporter_id, id_kind, name, name_ar, legal_form, region, city, sector, size_class, "
-    "employees, first_export_year FROM cooperatives__exporters ORDER BY exporter_id";
-const std::string kFlowsSql =
-    "SELECT exporter_id, hs_code, destination, period, value_mad, quantity, quantity_unit "
-    "FROM cooperatives__export_flows ORDER BY exporter_id, hs_code, destination, period";
+const std::string kExportersSql = exportersSql("cooperatives");
+const std::string kFlowsSql = exportFlowsSql("cooperatives");
 const std::string kCooperativesSql =
     "SELECT exporter_id, registration_number, ice, creation_date, members, women_members, "
     "products, labels FROM cooperatives__cooperatives ORDER BY exporter_id";
@@ -37,40 +29,6 @@ const std::string kProductFlowsSql =
     "SELECT exporter_id, product, hs_code, destination, period, value_mad, quantity, "
     "quantity_unit, shipments, hs_from_product FROM cooperatives__product_flows "
     "ORDER BY exporter_id, product, hs_code, destination, period";
-
-// Today as the plugin sees it (local time), for the messages about future dates.
-std::string todayIso() {
-  const std::time_t now = std::time(nullptr);
-  std::tm local{};
-  ::localtime_r(&now, &local);
-  std::array<char, 16> buf{};
-  return std::string(buf.data(), std::strftime(buf.data(), buf.size(), "%Y-%m-%d", &local));
-}
-
-// Copies an office's sample files into the inbox, with the settings the demo appends for it
-// (config/samples/cooperatives/<region>/cooperatives.properties).
-void useSamples(PluginRig& rig, const std::string& region) {
-  const std::string dir = "config/samples/cooperatives/" + region;
-  for (const auto& entry : fs::directory_iterator(sourcePath(dir))) {
-    const std::string name = entry.path().filename().string();
-    if (entry.path().extension() == ".properties") {
-      for (const auto& [key, value] :
-           readPluginProperties(entry.path().string(), "plugin.cooperatives.", rig.inbox())) {
-        rig.settings()[key] = value;
-      }
-    } else {
-      rig.copySample(dir + "/" + name);
-    }
-  }
-}
-
-std::string csv(const std::vector<std::string>& lines) {
-  std::string out;
-  for (const auto& l : lines) {
-    out += l + "\r\n";
-  }
-  return out;
-}
 
 TEST(Cooperatives, DescribesCoreAndOwnDatasets) {
   PluginRig rig("cooperatives", "MA-09");
@@ -89,7 +47,7 @@ TEST(Cooperatives, DescribesCoreAndOwnDatasets) {
 // columns repeated on every shipment line, and a cooperative without shipments.
 TEST(Cooperatives, SoussMassaUtf8CsvStoresExactRowsAndRejectsTheBadLines) {
   PluginRig rig("cooperatives", "MA-09");
-  useSamples(rig, "MA-09");
+  rig.useSamples("MA-09");
   const auto stats = rig.runOk();
   // 17 lines × (exporters + cooperatives) + 14 monthly flows + 14 product flows.
   EXPECT_EQ(stats.upserted, 17 * 2 + 14 + 14);
@@ -197,7 +155,7 @@ TEST(Cooperatives, SoussMassaUtf8CsvStoresExactRowsAndRejectsTheBadLines) {
 // exports file saved as "CSV UTF-8", whose byte-order mark wins over the encoding setting.
 TEST(Cooperatives, MarrakechSafiRegisterAndExportsFileInTwoEncodings) {
   PluginRig rig("cooperatives", "MA-07");
-  useSamples(rig, "MA-07");
+  rig.useSamples("MA-07");
   EXPECT_EQ(rig.settings()["encoding"], "windows-1252");
   const auto stats = rig.runOk();
   EXPECT_EQ(stats.rejected, 11);
@@ -311,7 +269,7 @@ TEST(Cooperatives, MarrakechSafiRegisterAndExportsFileInTwoEncodings) {
 // below two title rows (setting `header_line`); creation and shipment dates are date cells.
 TEST(Cooperatives, FesMeknesXlsxOnANamedSheetBelowTitleRows) {
   PluginRig rig("cooperatives", "MA-03");
-  useSamples(rig, "MA-03");
+  rig.useSamples("MA-03");
   EXPECT_EQ(rig.settings()["sheet"], "Exportations");
   EXPECT_EQ(rig.settings()["header_line"], "3");
   const auto stats = rig.runOk();

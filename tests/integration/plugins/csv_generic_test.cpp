@@ -18,8 +18,7 @@ const std::string kSample = "ccis-declarations-mars-2024.csv";
 
 // The settings of the worked example, as installer/demo.sh appends them.
 void useWorkedExample(PluginRig& rig) {
-  rig.settings() = readPluginProperties(sourcePath(kSampleDir + "csv-generic.properties"),
-                                        "plugin.csv-generic.", rig.inbox());
+  rig.settings() = rig.sampleSettings(kSampleDir + "csv-generic.properties");
 }
 
 TEST(CsvGeneric, WorkedExampleGivesTheDocumentedRowsAndRejections) {
@@ -42,9 +41,7 @@ TEST(CsvGeneric, WorkedExampleGivesTheDocumentedRowsAndRejections) {
           {"D24-031-0004", "002315874000046", "2024-03-12", "218000000", "1450.0", "0",
            "Livraison partielle"},
           {"D24-031-0005", "001428796000052", "2024-03-20", "41275000", "18600.0", "1", "NULL"}}));
-  EXPECT_EQ(rig.query("SELECT exporter_id, id_kind, name, name_ar, legal_form, region, city, "
-                      "sector, size_class, employees, first_export_year FROM "
-                      "csv_generic__exporters ORDER BY exporter_id"),
+  EXPECT_EQ(rig.query(exportersSql("csv-generic")),
             (Rows{{"001428796000052", "ice", "Doukkala Lait et Dérivés", "NULL", "sa", "MA-06",
                    "NULL", "agrifood", "NULL", "NULL", "NULL"},
                   {"001963258000071", "ice", "Bouznika Textile", "NULL", "sarl_au", "MA-06", "NULL",
@@ -55,8 +52,7 @@ TEST(CsvGeneric, WorkedExampleGivesTheDocumentedRowsAndRejections) {
                    "NULL", "agrifood", "NULL", "NULL", "NULL"}}));
   // Declarations 0001 and 0002 share exporter, HS code, destination and month: summed.
   EXPECT_EQ(
-      rig.query("SELECT exporter_id, hs_code, destination, period, value_mad, quantity, "
-                "quantity_unit FROM csv_generic__export_flows ORDER BY exporter_id"),
+      rig.query(exportFlowsSql("csv-generic")),
       (Rows{{"001428796000052", "0406900000", "MR", "2024-03", "41275000", "18600.0", "kg"},
             {"001963258000071", "6109100000", "ES", "2024-03", "84500000", "5200.0", "kg"},
             {"002315874000046", "8803300000", "FR", "2024-03", "218000000", "1450.0", "kg"},

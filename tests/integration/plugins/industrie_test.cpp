@@ -20,16 +20,12 @@ const std::string kMa06 = "industrie-casablanca-settat-2024-T1.csv";
 const std::string kMa07 = "industrie-marrakech-safi-2024.csv";
 const std::string kMa09 = "souss-massa-exportations-2024.csv";
 
-const std::string kFlowsSql =
-    "SELECT exporter_id, hs_code, destination, period, value_mad, quantity, quantity_unit "
-    "FROM industrie__export_flows ORDER BY exporter_id, hs_code, destination, period";
-const std::string kExportersSql =
-    "SELECT exporter_id, id_kind, name, name_ar, legal_form, region, city, sector, size_class, "
-    "employees, first_export_year FROM industrie__exporters ORDER BY exporter_id";
+const std::string kFlowsSql = exportFlowsSql("industrie");
+const std::string kExportersSql = exportersSql("industrie");
 
 TEST(Industrie, CasablancaSampleStoresExactRowsAndRejectsTheBadLines) {
   PluginRig rig("industrie", "MA-06");
-  rig.copySample("config/samples/industrie/MA-06/" + kMa06);
+  rig.useSamples("MA-06");
   const auto stats = rig.runOk();
   EXPECT_EQ(stats.upserted, 7 + 12);
   EXPECT_EQ(stats.rejected, 5);
@@ -109,14 +105,9 @@ TEST(Industrie, CasablancaSampleStoresExactRowsAndRejectsTheBadLines) {
 
 TEST(Industrie, MarrakechSafiSampleInWindows1252WithHeadersWithoutAccents) {
   PluginRig rig("industrie", "MA-07");
-  // The office's settings, as installer/demo.sh appends them: encoding = windows-1252.
-  for (const auto& [key, value] :
-       readPluginProperties(sourcePath("config/samples/industrie/MA-07/industrie.properties"),
-                            "plugin.industrie.", rig.inbox())) {
-    rig.settings()[key] = value;
-  }
+  // The office's file, and its settings as installer/demo.sh appends them.
+  rig.useSamples("MA-07");
   ASSERT_EQ(rig.settings().at("encoding"), "windows-1252");
-  rig.copySample("config/samples/industrie/MA-07/" + kMa07);
   const auto stats = rig.runOk();
   EXPECT_EQ(stats.upserted, 5 + 11);
   EXPECT_EQ(
@@ -162,7 +153,7 @@ TEST(Industrie, MarrakechSafiSampleInWindows1252WithHeadersWithoutAccents) {
 
 TEST(Industrie, SoussMassaSampleWithYearAndMonthColumnsAndCountryNames) {
   PluginRig rig("industrie", "MA-09");
-  rig.copySample("config/samples/industrie/MA-09/" + kMa09);
+  rig.useSamples("MA-09");
   const auto stats = rig.runOk();
   EXPECT_EQ(stats.upserted, 4 + 8);
   EXPECT_EQ(stats.rejected, 5);
@@ -332,7 +323,7 @@ TEST(Industrie, ConfigErrorsNameTheFullKey) {
 
 TEST(Industrie, CancelledRunMovesNothingAndWritesNothing) {
   PluginRig rig("industrie", "MA-06");
-  rig.copySample("config/samples/industrie/MA-06/" + kMa06);
+  rig.useSamples("MA-06");
   rig.cancel() = true;
   agent::RunStats stats;
   EXPECT_EQ(rig.run(stats).code(), Code::Cancelled);

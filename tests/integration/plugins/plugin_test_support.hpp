@@ -1,26 +1,28 @@
 // Helpers for the regional plugin tests (tests/integration/plugins): a plugin loaded through the
 // agent runtime (es_agent_core: loadPluginFile, collectPlugin) and run in-process against a
 // temporary Store with an inbox, and readers for what a run left behind: the stored rows (read
-// with plain SQLite), the inbox's done/ and rejected/ folders and their reports.
+// with plain SQLite), the inbox's done/ and rejected/ folders and their reports. Also what the
+// plugin tests build their cases from: an office's samples and settings, CSV files, today's
+// date, the core datasets' queries.
 //
-//   PluginRig rig("industrie", "MA-06");
-//   rig.copySample("config/samples/industrie/MA-06/ventes.csv");
+//   PluginRig rig("industrie", "MA-07");
+//   rig.useSamples("MA-07");  // config/samples/industrie/MA-07/: its file and its settings
 //   const auto stats = rig.runOk();
-//   EXPECT_EQ(rig.query("SELECT name FROM industrie__exporters"), (Rows{{"Atlas"}}));
-//   EXPECT_EQ(rig.errors("ventes.csv")[0].reason, "...");
+//   EXPECT_EQ(rig.query(exportersSql("industrie")), (Rows{{"001534908000047", ...}}));
+//   EXPECT_EQ(rig.errors("industrie-marrakech-safi-2024.csv")[0].reason, "...");
 //
 // THREAD: test thread only. OWNERSHIP: a PluginRig owns its temporary folder and removes it.
 #pragma once
 
 #include <gtest/gtest.h>
 #include <sqlite3.h>
-#include <stdlib.h>
-#include <sys/stat.h>
+#include <time.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
+#include <ctime>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <memory>
 #include <sstream>
@@ -30,6 +32,8 @@
 
 #include "exportsync/agent/plugin_runtime.hpp"
 #include "exportsync/agent/store.hpp"
+#include "support/files.hpp"
+#include "support/temp_dir.hpp"
 
 namespace exportsync::testing::plugins {
 
@@ -52,20 +56,51 @@ inline std::ostream& operator<<(std::ostream& out, const ErrorLine& e) {
   return out << "{" << e.line << " | " << e.column << " | " << e.value << " | " << e.reason << "}";
 }
 
-inline std::string readFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
-
-inline void writeFile(const std::string& path, const std::string& bytes) {
-  std::ofstream(path, std::ios::binary) << bytes;
-}
+using test_support::readFile;
+using test_support::writeFile;
 
 /// A source-tree file, e.g. "config/samples/industrie/MA-06/x.csv".
 inline std::string sourcePath(const std::string& relative) {
   return std::string(ES_SOURCE_DIR) + "/" + relative;
+}
+
+/// Today as the plugins see it (local time), "YYYY-MM-DD", for the messages about future dates.
+inline std::string todayIso() {
+  const std::time_t now = std::time(nullptr);
+  std::tm local{};
+  ::localtime_r(&now, &local);
+  std::array<char, 16> buf{};
+  return std::string(buf.data(), std::strftime(buf.data(), buf.size(), "%Y-%m-%d", &local));
+}
+
+/// Lines (a header, then records) as a UTF-8 CSV file with CRLF line ends, as Excel saves it.
+inline std::string csv(const std::vector<std::string>& lines) {
+  std::string out;
+  for (const auto& l : lines) {
+    out += l + "\r\n";
+  }
+  return out;
+}
+
+/// The SQL table of one of `plugin`'s datasets in the agent store, e.g. csv_generic__exporters.
+inline std::string tableOf(const std::string& plugin, const std::string& dataset) {
+  std::string table = plugin;
+  std::replace(table.begin(), table.end(), '-', '_');
+  return table + "__" + dataset;
+}
+
+/// Every column of `plugin`'s core exporters dataset, ordered by exporter.
+inline std::string exportersSql(const std::string& plugin) {
+  return "SELECT exporter_id, id_kind, name, name_ar, legal_form, region, city, sector, "
+         "size_class, employees, first_export_year FROM " +
+         tableOf(plugin, "exporters") + " ORDER BY exporter_id";
+}
+
+/// Every column of `plugin`'s core export_flows dataset, in key order.
+inline std::string exportFlowsSql(const std::string& plugin) {
+  return "SELECT exporter_id, hs_code, destination, period, value_mad, quantity, quantity_unit "
+         "FROM " +
+         tableOf(plugin, "export_flows") + " ORDER BY exporter_id, hs_code, destination, period";
 }
 
 /// Parses `;`-separated CSV with RFC 4180 quotes (as the inbox writes its reports); a leading
@@ -176,17 +211,8 @@ inline const agent::LoadedPlugin& loadedPlugin(const std::string& name) {
 class PluginRig {
  public:
   explicit PluginRig(std::string plugin, std::string region = "MA-06")
-      : plugin_(std::move(plugin)) {
-    const char* base = std::getenv("TMPDIR");
-    std::string tmpl =
-        std::string(base != nullptr && *base != '\0' ? base : "/tmp") + "/es-plugin-XXXXXX";
-    if (::mkdtemp(tmpl.data()) == nullptr) {
-      ADD_FAILURE() << "mkdtemp failed for " << tmpl;
-    }
-    dir_ = tmpl;
-    inbox_ = dir_ + "/inbox";
-    fs::create_directories(inbox_);
-    auto s = agent::Store::open(dir_ + "/agent.db");
+      : plugin_(std::move(plugin)), inbox_(dir_.sub("inbox")) {
+    auto s = agent::Store::open(dir_.file("agent.db"));
     EXPECT_TRUE(s.isOk()) << s.status().message();
     if (s) {
       store_ = std::move(s).value();
@@ -196,15 +222,10 @@ class PluginRig {
     hooks_.log = [this](int level, const std::string& line) { logs_.emplace_back(level, line); };
     hooks_.cancel = &cancel_;
   }
-  ~PluginRig() {
-    store_.reset();
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
   PluginRig(const PluginRig&) = delete;
   PluginRig& operator=(const PluginRig&) = delete;
 
-  const std::string& dir() const { return dir_; }
+  const std::string& dir() const { return dir_.path(); }
   const std::string& inbox() const { return inbox_; }
   std::map<std::string, std::string>& settings() { return settings_.values; }
   agent::Store& store() { return *store_; }
@@ -219,6 +240,30 @@ class PluginRig {
   void copySample(const std::string& relative) {
     const fs::path from = sourcePath(relative);
     fs::copy_file(from, fs::path(inbox_) / from.filename(), fs::copy_options::overwrite_existing);
+  }
+  /// The settings of a source-tree properties file for this plugin (its `plugin.<name>.` keys,
+  /// `@INBOX@` replaced by the inbox), as installer/demo.sh appends them.
+  std::map<std::string, std::string> sampleSettings(const std::string& relative) const {
+    return readPluginProperties(sourcePath(relative), "plugin." + plugin_ + ".", inbox_);
+  }
+  /// Adds those settings to the current ones.
+  void useSettings(const std::string& relative) {
+    for (const auto& [key, value] : sampleSettings(relative)) {
+      settings_.values[key] = value;
+    }
+  }
+  /// An office's samples: every file of config/samples/<plugin>/<region>/ copied into the inbox,
+  /// and the settings of its <plugin>.properties in use.
+  void useSamples(const std::string& region) {
+    const std::string folder = "config/samples/" + plugin_ + "/" + region;
+    for (const auto& entry : fs::directory_iterator(sourcePath(folder))) {
+      const std::string relative = folder + "/" + entry.path().filename().string();
+      if (entry.path().extension() == ".properties") {
+        useSettings(relative);
+      } else {
+        copySample(relative);
+      }
+    }
   }
 
   /// One collect run: create → declare → configure → collect → commit or roll back.
@@ -304,8 +349,9 @@ class PluginRig {
   }
 
  private:
+  // First, so that it goes last: the store is closed before its folder is removed.
+  test_support::TempDir dir_{"es-plugin"};
   std::string plugin_;
-  std::string dir_;
   std::string inbox_;
   std::unique_ptr<agent::Store> store_;
   agent::PluginSettings settings_;

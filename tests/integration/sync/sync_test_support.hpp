@@ -1,7 +1,8 @@
 // Helpers for the sync integration and fault tests: real exportsync-hub and exportsync-agent
 // processes on 127.0.0.1 in throw-away folders, HTTP calls to the hub with Poco, crafted batches,
 // and a per-key, per-field comparison of the hub's CSV export with the agent's store (read with
-// sqlite3 directly, so the comparison does not trust the code under test).
+// sqlite3 directly, so the comparison does not trust the code under test). Processes, temporary
+// folders and HTTP calls build on the shared helpers of tests/support.
 //
 // THREAD: test-thread only. OWNERSHIP: a TempDir owns its folder; Process, HubProcess and
 // AgentHome kill (SIGKILL) the processes they started when destroyed.
@@ -17,15 +18,11 @@
 #include <Poco/Net/ServerSocket.h>
 #include <Poco/Net/SocketAddress.h>
 #include <Poco/Net/StreamSocket.h>
-#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sqlite3.h>
 #include <stdlib.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -44,10 +41,15 @@
 #include <vector>
 
 #include "exportsync/agent/sync_client.hpp"
+#include "exportsync/core_datasets.hpp"
 #include "exportsync/dataset.hpp"
 #include "exportsync/protocol/batch.hpp"
-
-extern char** environ;
+#include "support/build_tree.hpp"
+#include "support/child_process.hpp"
+#include "support/files.hpp"
+#include "support/http.hpp"
+#include "support/temp_dir.hpp"
+#include "support/wait.hpp"
 
 namespace exportsync::synctest {
 
@@ -57,45 +59,19 @@ using std::chrono::milliseconds;
 using std::chrono::seconds;
 using JsonPtr = Poco::JSON::Object::Ptr;
 
-inline const std::string kAgentBinary = ES_BINARY_DIR "/agent/exportsync-agent";
-inline const std::string kCtlBinary = ES_BINARY_DIR "/agent/exportsyncctl";
-inline const std::string kHubBinary = ES_BINARY_DIR "/central/exportsync-hub";
-inline const std::string kExamplePlugin = ES_PLUGIN_DIR "/example.so";
+using test_support::kAgentBinary;
+using test_support::kCtlBinary;
+using test_support::kExamplePlugin;
+using test_support::kHubBinary;
 
 // --- small utilities ----------------------------------------------------------------------
 
+using test_support::readFile;
+using test_support::waitUntil;
+using test_support::writeFile;
+
 /// Killed test processes must not leave core files behind: children inherit this.
-inline void disableCoreDumps() {
-  const rlimit none{0, 0};
-  (void)setrlimit(RLIMIT_CORE, &none);
-}
-
-inline std::string readFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
-
-inline void writeFile(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << text;
-}
-
-/// Polls `done` every `poll` until it is true or `timeout` passes; returns its last value.
-inline bool waitUntil(const std::function<bool()>& done, milliseconds timeout,
-                      milliseconds poll = milliseconds(20)) {
-  const auto deadline = Clock::now() + timeout;
-  for (;;) {
-    if (done()) {
-      return true;
-    }
-    if (Clock::now() >= deadline) {
-      return false;
-    }
-    std::this_thread::sleep_for(poll);
-  }
-}
+using test_support::disableCoreDumps;
 
 inline bool contains(const std::string& text, const std::string& needle) {
   return text.find(needle) != std::string::npos;
@@ -110,136 +86,46 @@ inline uint16_t freePort() {
   return port;
 }
 
-/// A temporary folder, mode 0755; removed at the end unless the test failed and
-/// ES_KEEP_TEST_DIRS is set.
-class TempDir {
- public:
-  TempDir() {
-    const char* tmp = std::getenv("TMPDIR");
-    std::string tmpl =
-        std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") + "/es-sync-XXXXXX";
-    if (::mkdtemp(tmpl.data()) == nullptr) {
-      ADD_FAILURE() << "mkdtemp failed for " << tmpl;
-    }
-    path_ = tmpl;
-    fs::permissions(path_, fs::perms(0755));
-  }
-  ~TempDir() {
-    if (::testing::Test::HasFailure() && std::getenv("ES_KEEP_TEST_DIRS") != nullptr) {
-      std::fprintf(stderr, "kept test folder %s\n", path_.c_str());
-      return;
-    }
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-  /// Creates (mode 0755) and returns <path>/<name>.
-  std::string sub(const std::string& name) const {
-    const std::string p = path_ + "/" + name;
-    fs::create_directories(p);
-    fs::permissions(p, fs::perms(0755));
-    return p;
-  }
-
- private:
-  std::string path_;
-};
+/// A temporary folder, mode 0755, with sub(name) to make folders in it (support/temp_dir.hpp).
+using TempDir = test_support::TempDir;
 
 // --- processes ----------------------------------------------------------------------------
 
-/// A started child process; stdout and stderr go to files. SIGKILLed on destruction.
-class Process {
+/// A started child process (support/child_process.hpp), stdout and stderr in
+/// <log_base>.stdout and <log_base>.stderr; SIGKILLed on destruction. A process that cannot be
+/// started, or that ignores SIGTERM, is a test failure.
+class Process : public test_support::ChildProcess {
  public:
   Process(const std::string& binary, const std::vector<std::string>& args,
           const std::string& log_base)
-      : stdout_path_(log_base + ".stdout"), stderr_path_(log_base + ".stderr") {
-    std::vector<std::string> store{binary};
-    store.insert(store.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (auto& a : store) {
-      argv.push_back(a.data());
-    }
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&fa, 1, stdout_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
-                                     0644);
-    posix_spawn_file_actions_addopen(&fa, 2, stderr_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
-                                     0644);
-    const int rc = ::posix_spawn(&pid_, binary.c_str(), &fa, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&fa);
-    if (rc != 0) {
-      ADD_FAILURE() << "cannot start " << binary << ": " << std::strerror(rc);
-      pid_ = -1;
-      exited_ = true;
+      : ChildProcess(binary, args, log_base + ".stdout", log_base + ".stderr") {
+    if (!error().empty()) {
+      ADD_FAILURE() << error();
     }
   }
-  ~Process() { kill9(); }
-  Process(const Process&) = delete;
-  Process& operator=(const Process&) = delete;
 
-  pid_t pid() const { return pid_; }
-  bool running() {
-    reap(false);
-    return !exited_;
-  }
-  /// SIGKILL and reap; no-op when it already ended.
-  void kill9() {
-    if (!running()) {
-      return;
-    }
-    ::kill(pid_, SIGKILL);
-    reap(true);
-  }
   /// SIGTERM, then up to `timeout` for a clean exit (SIGKILL after). True when it exited alone.
   bool terminate(milliseconds timeout = seconds(20)) {
-    if (!running()) {
+    const pid_t p = pid();
+    if (ChildProcess::terminate(timeout)) {
       return true;
     }
-    ::kill(pid_, SIGTERM);
-    if (wait(timeout)) {
-      return true;
-    }
-    ADD_FAILURE() << "process " << pid_ << " ignored SIGTERM for " << timeout.count() << " ms";
-    kill9();
+    ADD_FAILURE() << "process " << p << " ignored SIGTERM for " << timeout.count() << " ms";
     return false;
   }
-  /// Waits up to `timeout` for the process to end; true when it did.
-  bool wait(milliseconds timeout) {
-    return waitUntil([this] { return !running(); }, timeout, milliseconds(10));
+  /// While it runs: SIGTERM, and a test failure unless it exits alone with 0.
+  void stop(const std::string& name) {
+    if (running()) {
+      EXPECT_TRUE(terminate());
+      EXPECT_EQ(exitCode(), 0) << logs(name);
+    }
   }
-  /// Exit code, or -signal. Precondition: it ended.
-  int exitCode() const { return WIFEXITED(status_) ? WEXITSTATUS(status_) : -WTERMSIG(status_); }
-  std::string out() const { return readFile(stdout_path_); }
-  std::string err() const { return readFile(stderr_path_); }
+  /// Its stdout and stderr so far, each under a "--- <name> stdout/stderr" line.
+  std::string logs(const std::string& name) const {
+    return "--- " + name + " stdout\n" + out() + "--- " + name + " stderr\n" + err();
+  }
   /// Peak resident memory in KiB (VmHWM), -1 when unknown.
-  long peakRssKb() const {
-    std::ifstream in("/proc/" + std::to_string(pid_) + "/status");
-    for (std::string line; std::getline(in, line);) {
-      if (line.rfind("VmHWM:", 0) == 0) {
-        return std::stol(line.substr(6));
-      }
-    }
-    return -1;
-  }
-
- private:
-  void reap(bool block) {
-    if (exited_ || pid_ <= 0) {
-      return;
-    }
-    const pid_t r = ::waitpid(pid_, &status_, block ? 0 : WNOHANG);
-    exited_ = r == pid_;
-  }
-
-  pid_t pid_ = -1;
-  int status_ = 0;
-  bool exited_ = false;
-  std::string stdout_path_;
-  std::string stderr_path_;
+  long peakRssKb() const { return static_cast<long>(statusKb("VmHWM")); }
 };
 
 /// Outcome of a process run to its end.
@@ -271,69 +157,28 @@ inline std::string logBase(const std::string& dir, const std::string& what) {
 
 // --- HTTP ---------------------------------------------------------------------------------
 
-struct Reply {
-  int status = 0;  ///< 0: no HTTP answer (body holds the transport error)
-  std::string body;
-  std::map<std::string, std::string> headers;
+/// An answer (support/http.hpp): status (0: no HTTP answer, the body holds the transport
+/// error), headers, body, json(), str(key).
+using Reply = test_support::HttpReply;
 
-  /// The body as a JSON object (empty object when it is not one).
-  JsonPtr json() const {
-    try {
-      Poco::JSON::Parser parser;
-      return parser.parse(body).extract<JsonPtr>();
-    } catch (const Poco::Exception&) {
-      return new Poco::JSON::Object;
-    }
-  }
-  std::string str(const std::string& key) const { return json()->optValue<std::string>(key, ""); }
-};
-
-inline std::ostream& operator<<(std::ostream& out, const Reply& r) {
-  return out << "HTTP " << r.status << " " << r.body;
-}
-
-/// One request on `session` (which may be kept alive across calls).
+/// One request on `session` (which may be kept alive across calls); a POST carries `body`.
 inline Reply exchange(Poco::Net::HTTPClientSession& session, const std::string& method,
                       const std::string& path, const std::string& body = "",
                       const std::string& token = "",
                       const std::string& content_type = "application/json") {
-  Reply reply;
-  try {
-    Poco::Net::HTTPRequest req(method, path, Poco::Net::HTTPMessage::HTTP_1_1);
-    req.setKeepAlive(true);
-    if (!token.empty()) {
-      req.set("Authorization", "Bearer " + token);
-    }
-    if (method == "POST") {
-      req.setContentType(content_type);
-      req.setContentLength(static_cast<std::streamsize>(body.size()));
-    }
-    auto& out = session.sendRequest(req);
-    out.write(body.data(), static_cast<std::streamsize>(body.size()));
-    Poco::Net::HTTPResponse res;
-    auto& in = session.receiveResponse(res);
-    reply.status = static_cast<int>(res.getStatus());
-    for (const auto& [k, v] : res) {
-      reply.headers[k] = v;
-    }
-    std::ostringstream text;
-    text << in.rdbuf();
-    reply.body = text.str();
-  } catch (const Poco::Exception& e) {
-    reply.status = 0;
-    reply.body = e.displayText();
-  }
-  return reply;
+  return test_support::httpExchange(
+      session, method, path, test_support::bearer(token),
+      method == "POST" ? std::optional<std::string>(body) : std::nullopt, content_type);
 }
 
-/// One request on a fresh connection to 127.0.0.1:`port`.
+/// One request on a fresh connection to 127.0.0.1:`port`; a POST carries `body`.
 inline Reply http(uint16_t port, const std::string& method, const std::string& path,
                   const std::string& body = "", const std::string& token = "",
                   const std::string& content_type = "application/json",
                   seconds timeout = seconds(60)) {
-  Poco::Net::HTTPClientSession session("127.0.0.1", port);
-  session.setTimeout(Poco::Timespan(static_cast<long>(timeout.count()), 0));
-  return exchange(session, method, path, body, token, content_type);
+  return test_support::httpRequest(
+      port, method, path, test_support::bearer(token),
+      method == "POST" ? std::optional<std::string>(body) : std::nullopt, content_type, timeout);
 }
 
 /// Sends `bytes` as they are on a fresh connection (optionally half-closing it afterwards) and
@@ -719,26 +564,20 @@ inline std::string diffTables(const Table& hub, const Table& agent, size_t max =
 /// when the hub is constructed; start() launches the server and waits until it answers.
 class HubProcess {
  public:
-  /// `port` 0: any free port (read back from hub.port_file); else that fixed port.
+  /// `port` 0: any free port (read back from hub.port_file); else that fixed port. `extra`
+  /// keys go into hub.properties (an empty value removes a key).
   explicit HubProcess(const std::string& root, std::map<std::string, std::string> extra = {},
                       uint16_t port = 0)
       : root_(root), fixed_port_(port) {
     fs::create_directories(dataDir());
     fs::permissions(dataDir(), fs::perms(0755));
-    std::map<std::string, std::string> keys{{"hub.listen", "127.0.0.1:" + std::to_string(port)},
-                                            {"hub.port_file", root_ + "/hub.port"},
-                                            {"hub.data_dir", dataDir()},
-                                            {"hub.idle_timeout_s", "5"},
-                                            {"log.level", "information"}};
-    for (auto& [k, v] : extra) {
-      keys[k] = v;
-    }
-    std::ostringstream text;
-    text << "# written by an ExportSync sync test\n";
-    for (const auto& [k, v] : keys) {
-      text << k << " = " << v << "\n";
-    }
-    writeFile(configPath(), text.str());
+    const test_support::Properties keys{{"hub.listen", "127.0.0.1:" + std::to_string(port)},
+                                        {"hub.port_file", root_ + "/hub.port"},
+                                        {"hub.data_dir", dataDir()},
+                                        {"hub.idle_timeout_s", "5"},
+                                        {"log.level", "information"}};
+    writeFile(configPath(), test_support::propertiesText(test_support::withChanges(keys, extra),
+                                                         "written by an ExportSync sync test"));
     const auto r = runToEnd(kHubBinary, {"--config", configPath(), "--create-admin-token", "test"},
                             logBase(root_, "hub-token"));
     EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
@@ -765,21 +604,8 @@ class HubProcess {
     fs::remove(root_ + "/hub.port", ec);
     proc_ = std::make_unique<Process>(
         kHubBinary, std::vector<std::string>{"--config", configPath()}, logBase(root_, "hub"));
-    const bool up = waitUntil(
-        [this] {
-          if (!proc_->running()) {
-            return true;
-          }
-          std::ifstream in(root_ + "/hub.port");
-          unsigned p = 0;
-          if (!(in >> p) || p == 0) {
-            return false;
-          }
-          port_ = static_cast<uint16_t>(p);
-          return http(port_, "GET", "/api/v1/health", "", "", "", seconds(5)).status == 200;
-        },
-        timeout);
-    if (!up || !proc_->running()) {
+    port_ = test_support::waitUntilServing(*proc_, root_ + "/hub.port", "/api/v1/health", timeout);
+    if (port_ == 0) {
       ADD_FAILURE() << "the hub did not start:\n" << logs();
       return false;
     }
@@ -795,14 +621,11 @@ class HubProcess {
   }
   /// SIGTERM and wait for a clean exit (exit code 0).
   void stop() {
-    if (proc_ && proc_->running()) {
-      EXPECT_TRUE(proc_->terminate());
-      EXPECT_EQ(proc_->exitCode(), 0) << logs();
+    if (proc_) {
+      proc_->stop("hub");
     }
   }
-  std::string logs() const {
-    return proc_ ? "--- hub stdout\n" + proc_->out() + "--- hub stderr\n" + proc_->err() : "";
-  }
+  std::string logs() const { return proc_ ? proc_->logs("hub") : ""; }
 
   Reply get(const std::string& path, const std::string& token) const {
     return http(port_, "GET", path, "", token);
@@ -930,19 +753,8 @@ class AgentHome {
         {"plugins.dir", pluginDir()},  {"plugins.enabled", "example"},
         {"plugin.example.rows", "20"}, {"status.listen", "127.0.0.1:0"},
         {"log.level", "information"},  {"sync.hub_url", hub_url}};
-    for (const auto& [k, v] : extra) {
-      if (v.empty()) {
-        keys.erase(k);
-      } else {
-        keys[k] = v;
-      }
-    }
-    std::ostringstream text;
-    text << "# written by an ExportSync sync test\n";
-    for (const auto& [k, v] : keys) {
-      text << k << " = " << v << "\n";
-    }
-    writeFile(configPath(), text.str());
+    writeFile(configPath(), test_support::propertiesText(test_support::withChanges(keys, extra),
+                                                         "written by an ExportSync sync test"));
   }
 
   /// `exportsync-agent --config F --once`: collect, then sync everything.
@@ -971,25 +783,20 @@ class AgentHome {
     }
   }
   void stopDaemon() {
-    if (daemon_ && daemon_->running()) {
-      EXPECT_TRUE(daemon_->terminate());
-      EXPECT_EQ(daemon_->exitCode(), 0) << logs();
+    if (daemon_) {
+      daemon_->stop("agent");
     }
   }
-  std::string logs() const {
-    return daemon_ ? "--- agent stdout\n" + daemon_->out() + "--- agent stderr\n" + daemon_->err()
-                   : "";
-  }
+  std::string logs() const { return daemon_ ? daemon_->logs("agent") : ""; }
 
   /// The running daemon's status (GET /status on its loopback API); empty object when it does
   /// not answer.
   JsonPtr status() const {
-    std::ifstream in(stateDir() + "/status.port");
-    unsigned port = 0;
-    if (!(in >> port) || port == 0) {
+    const uint16_t port = test_support::readPortFile(stateDir() + "/status.port");
+    if (port == 0) {
       return new Poco::JSON::Object;
     }
-    const auto r = http(static_cast<uint16_t>(port), "GET", "/status", "", "", "", seconds(10));
+    const auto r = http(port, "GET", "/status", "", "", "", seconds(10));
     return r.status == 200 ? r.json() : JsonPtr(new Poco::JSON::Object);
   }
   /// status()["sync"] (empty object when absent).
@@ -1078,30 +885,62 @@ inline std::vector<Value> itemValues(const std::string& id, int64_t quantity) {
           Value(Timestamp::fromMicros(1'700'000'000'000'000LL))};
 }
 
-/// A batch of example/items inserts, seq base+1 .. base+ids.size().
-inline protocol::Batch itemsBatch(const std::string& agent_id, const std::string& region,
-                                  const std::string& incarnation, int64_t base_seq,
-                                  const std::vector<std::string>& ids, int64_t quantity = 7) {
+/// A batch of inserts into `dataset`: `rows` (values in descriptor order) get seq base+1 ..
+/// base+rows.size().
+inline protocol::Batch insertBatch(const std::string& agent_id, const std::string& region,
+                                   const std::string& incarnation, int64_t base_seq,
+                                   protocol::DatasetDescriptor dataset,
+                                   std::vector<std::vector<Value>> rows) {
   protocol::Batch b;
   auto& h = b.header;
   h.agent_id = agent_id;
   h.region = region;
   h.incarnation = incarnation;
   h.base_seq = base_seq;
-  h.datasets.push_back(itemsDescriptor());
+  h.datasets.push_back(std::move(dataset));
   int64_t seq = base_seq;
-  for (const auto& id : ids) {
+  for (auto& values : rows) {
     protocol::ChangeRecord c;
     c.seq = ++seq;
     c.dataset = 0;
     c.op = protocol::Op::Insert;
-    c.values = itemValues(id, quantity);
+    c.values = std::move(values);
     b.changes.push_back(std::move(c));
   }
-  h.first_seq = ids.empty() ? 0 : base_seq + 1;
+  h.first_seq = rows.empty() ? 0 : base_seq + 1;
   h.last_seq = seq;
   h.row_count = b.changes.size();
   return b;
+}
+
+/// A batch of example/items inserts, seq base+1 .. base+ids.size().
+inline protocol::Batch itemsBatch(const std::string& agent_id, const std::string& region,
+                                  const std::string& incarnation, int64_t base_seq,
+                                  const std::vector<std::string>& ids, int64_t quantity = 7) {
+  std::vector<std::vector<Value>> rows;
+  for (const auto& id : ids) {
+    rows.push_back(itemValues(id, quantity));
+  }
+  return insertBatch(agent_id, region, incarnation, base_seq, itemsDescriptor(), std::move(rows));
+}
+
+/// The core export_flows dataset as a regional plugin (artisanat) declares it.
+inline protocol::DatasetDescriptor exportFlowsDescriptor() {
+  const auto spec = core::exportFlowsSpec();
+  return {"artisanat", spec.name, spec.version, spec.columns};
+}
+
+/// One export_flows row (values in descriptor order): a value in centimes, no quantity.
+inline std::vector<Value> flowValues(const std::string& exporter_id, const std::string& hs_code,
+                                     const std::string& destination, const std::string& period,
+                                     int64_t centimes) {
+  return {Value(exporter_id),
+          Value(hs_code),
+          Value(destination),
+          Value(period),
+          Value(Money::fromCentimes(centimes)),
+          Value(),
+          Value()};
 }
 
 inline std::string encode(const protocol::Batch& b) {

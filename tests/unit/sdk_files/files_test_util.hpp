@@ -16,45 +16,27 @@
 #include <utility>
 #include <vector>
 
+#include "support/files.hpp"
+#include "support/temp_dir.hpp"
+
 namespace exportsync::files::testing {
 
-/// A fresh folder under TMPDIR, removed with everything in it at the end of the test.
-class TempDir {
+/// A fresh folder under $TMPDIR, removed with everything in it at the end of the test
+/// (support/temp_dir.hpp); `dir / "name"` is a path in it.
+class TempDir : public test_support::TempDir {
  public:
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "es-files-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) {
-      throw std::runtime_error("mkdtemp failed");
-    }
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-  std::string operator/(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
+  TempDir() : test_support::TempDir("es-files") {}
+  std::string operator/(const std::string& name) const { return file(name); }
 };
 
+/// Writes a fixture; throws when it cannot.
 inline void writeFile(const std::string& path, const std::string& bytes) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << bytes;
-  if (!out) {
+  if (!test_support::writeFile(path, bytes)) {
     throw std::runtime_error("cannot write " + path);
   }
 }
 
-inline std::string readFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using test_support::readFile;
 
 /// Zips `parts` (name → content), deflated, in order.
 inline std::string zipParts(const std::vector<std::pair<std::string, std::string>>& parts) {
