@@ -811,10 +811,13 @@ struct Hub::Impl {
       sendError(res, HTTPResponse::HTTP_INTERNAL_SERVER_ERROR, "store", st.message());
       return;
     }
+    // Small: the answer is part of every heartbeat's bytes on the wire.
     Object o;
     o.set("mark", agent->mark);
     o.set("incarnation", agent->incarnation);
-    o.set("last_error", agent->last_error);
+    if (!agent->last_error.empty()) {
+      o.set("last_error", agent->last_error);
+    }
     sendJson(res, HTTPResponse::HTTP_OK, o);
   }
 
