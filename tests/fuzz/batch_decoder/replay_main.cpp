@@ -2,35 +2,17 @@
 // compiler: `batch_decoder_replay DIR_OR_FILE...`. Seed files state what they are by name:
 // `batch-*` must decode as a batch, `payload-*` as a bare payload, `bad-*` as neither; other
 // names (inputs the fuzzer found) only must not crash. Exit status 1 on a broken expectation.
-#include <algorithm>
 #include <cstdio>
-#include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <string>
-#include <vector>
 
 #include "batch_decoder_fuzz.hpp"
+#include "replay_inputs.hpp"
 
-namespace fs = std::filesystem;
 using exportsync::protocol::fuzz::checkBatch;
 using exportsync::protocol::fuzz::checkPayload;
 
 int main(int argc, char** argv) {
-  std::vector<fs::path> files;
-  for (int i = 1; i < argc; ++i) {
-    const fs::path arg(argv[i]);
-    if (fs::is_directory(arg)) {
-      for (const auto& entry : fs::directory_iterator(arg)) {
-        if (entry.is_regular_file()) {
-          files.push_back(entry.path());
-        }
-      }
-    } else {
-      files.push_back(arg);
-    }
-  }
-  std::sort(files.begin(), files.end());
+  const auto files = exportsync::fuzz::replayInputs(argc, argv);
   if (files.empty()) {
     std::fprintf(stderr, "batch_decoder_replay: no input; pass corpus folders or files\n");
     return 1;
@@ -39,8 +21,7 @@ int main(int argc, char** argv) {
   size_t batches = 0;
   size_t payloads = 0;
   for (const auto& file : files) {
-    std::ifstream in(file, std::ios::binary);
-    const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const std::string bytes = exportsync::fuzz::readInput(file);
     const bool batch = checkBatch(bytes);
     const bool payload = checkPayload(bytes);
     batches += batch ? 1 : 0;

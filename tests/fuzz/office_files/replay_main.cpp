@@ -3,34 +3,16 @@
 // `ok-*` must open, `bad-*` must be refused; other names (inputs the fuzzer found) only must
 // keep the target's invariants. Exit status 1 on a broken expectation (a broken invariant
 // aborts).
-#include <algorithm>
 #include <cstdio>
-#include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <string>
-#include <vector>
 
 #include "office_files_fuzz.hpp"
+#include "replay_inputs.hpp"
 
-namespace fs = std::filesystem;
 using exportsync::files::fuzz::checkInput;
 
 int main(int argc, char** argv) {
-  std::vector<fs::path> files;
-  for (int i = 1; i < argc; ++i) {
-    const fs::path arg(argv[i]);
-    if (fs::is_directory(arg)) {
-      for (const auto& entry : fs::directory_iterator(arg)) {
-        if (entry.is_regular_file()) {
-          files.push_back(entry.path());
-        }
-      }
-    } else {
-      files.push_back(arg);
-    }
-  }
-  std::sort(files.begin(), files.end());
+  const auto files = exportsync::fuzz::replayInputs(argc, argv);
   if (files.empty()) {
     std::fprintf(stderr, "office_files_replay: no input; pass corpus folders or files\n");
     return 1;
@@ -38,8 +20,7 @@ int main(int argc, char** argv) {
   int failures = 0;
   size_t opened = 0;
   for (const auto& file : files) {
-    std::ifstream in(file, std::ios::binary);
-    const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const std::string bytes = exportsync::fuzz::readInput(file);
     const bool ok = checkInput(bytes);
     opened += ok ? 1 : 0;
     const std::string name = file.filename().string();
