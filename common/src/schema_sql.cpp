@@ -153,4 +153,30 @@ bool isValidRegion(const std::string& code) {
   return n >= 1 && n <= 12;
 }
 
+void bindValue(sqlite3_stmt* s, int i, const Value& v) {
+  std::visit(
+      [&](const auto& x) {
+        using T = std::decay_t<decltype(x)>;
+        if constexpr (std::is_same_v<T, std::monostate>) {
+          sqlite3_bind_null(s, i);
+        } else if constexpr (std::is_same_v<T, std::string>) {
+          sqlite3_bind_text(s, i, x.data(), static_cast<int>(x.size()), SQLITE_STATIC);
+        } else if constexpr (std::is_same_v<T, int64_t>) {
+          sqlite3_bind_int64(s, i, x);
+        } else if constexpr (std::is_same_v<T, double>) {
+          sqlite3_bind_double(s, i, x);
+        } else if constexpr (std::is_same_v<T, bool>) {
+          sqlite3_bind_int64(s, i, x ? 1 : 0);
+        } else if constexpr (std::is_same_v<T, Money>) {
+          sqlite3_bind_int64(s, i, x.centimes());
+        } else {  // Date, Timestamp (the decoder keeps them within years 0001-9999)
+          char buf[32];
+          static_assert(Date::kIsoSize <= sizeof buf && Timestamp::kIsoSize <= sizeof buf);
+          const size_t n = x.toIso(buf);
+          sqlite3_bind_text(s, i, buf, static_cast<int>(n), SQLITE_TRANSIENT);
+        }
+      },
+      v.storage());
+}
+
 }  // namespace exportsync::schema

@@ -275,14 +275,13 @@ Timing insertRows(PlainDb& db, const std::string& sql, const char* begin, int64_
             SQLITE_OK,
         "preparing '" + sql.substr(0, 60) + "...': " + std::string(sqlite3_errmsg(db.get())));
   exportsync::Row row;
-  std::string scratch;
   const Stopwatch watch;
   db.exec(begin);
   for (int64_t r = 0; r < rows; ++r) {
     fillShipment(r, row);
     const auto& fields = row.fields();
     for (size_t i = 0; i < fields.size(); ++i) {
-      bindValue(stmt, static_cast<int>(i + 1), fields[i].second, scratch);
+      schema::bindValue(stmt, static_cast<int>(i + 1), fields[i].second);
     }
     if (sqlite3_step(stmt) != SQLITE_DONE) {
       die("insert failed: " + std::string(sqlite3_errmsg(db.get())));

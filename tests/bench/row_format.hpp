@@ -1,11 +1,9 @@
 // How the benchmarks write a row outside the agent: as CSV, for the "bytes per row" and wire
 // ratio figures (RFC 4180, no header: shortest round-trip reals, money as 1234.50, ISO dates
-// and timestamps, booleans as true/false, null as an empty field), and as SQLite bindings the
-// way the agent's store holds values (dates and timestamps as ISO text, money in centimes and
-// booleans as integers), for plain SQLite writes into a store's tables.
+// and timestamps, booleans as true/false, null as an empty field). Plain SQLite writes into a
+// store's tables bind values with schema::bindValue (exportsync/schema_sql.hpp), as the hub does.
 //
-// THREAD: pure functions. OWNERSHIP: a string bound by bindValue() must outlive the statement's
-// next step (it is bound SQLITE_STATIC); dates and timestamps are copied.
+// THREAD: pure functions.
 #pragma once
 
 #include <sqlite3.h>
@@ -17,6 +15,7 @@
 #include <variant>
 
 #include "exportsync/plugin.hpp"
+#include "exportsync/schema_sql.hpp"
 
 namespace exportsync::bench {
 
@@ -69,43 +68,6 @@ inline void appendCsvRow(const Row& row, std::string& out) {
   out += '\n';
 }
 
-/// Binds one value to parameter `i` of `s` the way the store holds it. `scratch` holds the ISO
-/// text of a date or timestamp while it is bound (copied by SQLite).
-inline void bindValue(sqlite3_stmt* s, int i, const Value& value, std::string& scratch) {
-  std::visit(
-      [&](const auto& x) {
-        using T = std::decay_t<decltype(x)>;
-        if constexpr (std::is_same_v<T, std::monostate>) {
-          sqlite3_bind_null(s, i);
-        } else if constexpr (std::is_same_v<T, std::string>) {
-          sqlite3_bind_text(s, i, x.data(), static_cast<int>(x.size()), SQLITE_STATIC);
-        } else if constexpr (std::is_same_v<T, int64_t>) {
-          sqlite3_bind_int64(s, i, x);
-        } else if constexpr (std::is_same_v<T, double>) {
-          sqlite3_bind_double(s, i, x);
-        } else if constexpr (std::is_same_v<T, bool>) {
-          sqlite3_bind_int64(s, i, x ? 1 : 0);
-        } else if constexpr (std::is_same_v<T, Money>) {
-          sqlite3_bind_int64(s, i, x.centimes());
-        } else {
-          scratch = x.toIso();  // Date, Timestamp
-          sqlite3_bind_text(s, i, scratch.data(), static_cast<int>(scratch.size()),
-                            SQLITE_TRANSIENT);
-        }
-      },
-      value.storage());
-}
-
-/// `name` as an SQL identifier, in double quotes.
-inline std::string quoteIdent(const std::string& name) {
-  std::string out = "\"";
-  for (char c : name) {
-    out += c;
-    if (c == '"') {
-      out += '"';
-    }
-  }
-  return out + "\"";
-}
+using sql::quoteIdent;  // exportsync/sqlite.hpp, as the agent and the hub quote names
 
 }  // namespace exportsync::bench

@@ -37,4 +37,9 @@ Status writeColumns(sql::Db& db, int64_t dataset_id, const DatasetSpec& spec);
 /// Region codes MA-01 … MA-12 (ISO 3166-2:MA).
 bool isValidRegion(const std::string& code);
 
+/// Binds `v` to parameter `i` of `s` the way a dataset table holds it (columnDef): money as
+/// centimes, booleans as 0/1, dates and timestamps as ISO text (copied), text bound without a
+/// copy (it must outlive the statement's step).
+void bindValue(sqlite3_stmt* s, int i, const Value& v);
+
 }  // namespace exportsync::schema

@@ -760,9 +760,8 @@ std::string sqlForRow(const std::string& table, const exportsync::Row& row) {
 void insertRow(Db& db, const std::string& sql, const exportsync::Row& row) {
   sqlite3_stmt* s = db.stmt(sql);
   int i = 1;
-  std::string scratch;
   for (const auto& [name, value] : row.fields()) {
-    bindValue(s, i++, value, scratch);
+    schema::bindValue(s, i++, value);
   }
   const int rc = sqlite3_step(s);
   check(rc == SQLITE_DONE, std::string("insert: ") + sqlite3_errmsg(db.get()));
@@ -961,7 +960,6 @@ RepResult runRep(const Options& o, const std::string& root, int rep) {
       deleted.push_back(id);
     }
     std::string csv;
-    std::string scratch;  // a bound date's text
     exportsync::Row row;
     const auto inc_started = Clock::now();
     const int64_t inc_up0 = proxy.up();
@@ -982,10 +980,10 @@ RepResult runRep(const Options& o, const std::string& root, int rep) {
       setField(row, "fob_value", fob);
       setField(row, "updated_at", updated_at);
       sqlite3_stmt* s = agent_db.stmt(update_sql);
-      bindValue(s, 1, field(row, "quantity"), scratch);
-      bindValue(s, 2, field(row, "fob_value"), scratch);
-      bindValue(s, 3, field(row, "updated_at"), scratch);
-      bindValue(s, 4, field(row, "id"), scratch);
+      schema::bindValue(s, 1, field(row, "quantity"));
+      schema::bindValue(s, 2, field(row, "fob_value"));
+      schema::bindValue(s, 3, field(row, "updated_at"));
+      schema::bindValue(s, 4, field(row, "id"));
       check(sqlite3_step(s) == SQLITE_DONE && sqlite3_changes(agent_db.get()) == 1,
             std::string("update: ") + sqlite3_errmsg(agent_db.get()));
       sqlite3_reset(s);
@@ -999,7 +997,7 @@ RepResult runRep(const Options& o, const std::string& root, int rep) {
     for (int64_t i : deleted) {
       fillShipment(i, row);
       sqlite3_stmt* s = agent_db.stmt("DELETE FROM " + quoteIdent(cols.table) + " WHERE id = ?1");
-      bindValue(s, 1, field(row, "id"), scratch);
+      schema::bindValue(s, 1, field(row, "id"));
       check(sqlite3_step(s) == SQLITE_DONE && sqlite3_changes(agent_db.get()) == 1,
             std::string("delete: ") + sqlite3_errmsg(agent_db.get()));
       sqlite3_reset(s);
