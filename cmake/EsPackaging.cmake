@@ -175,7 +175,7 @@ service (systemd, hardened, its own user) and its default configuration.")
 
 set(CPACK_DEBIAN_SDK_PACKAGE_NAME exportsync-sdk-dev)
 set(CPACK_DEBIAN_SDK_PACKAGE_SECTION libdevel)
-set(CPACK_DEBIAN_SDK_PACKAGE_DEPENDS "libpoco-dev (>= 1.11)")
+set(CPACK_DEBIAN_SDK_PACKAGE_DEPENDS "libpoco-dev (>= 1.11), libssl-dev (>= 3)")
 set(CPACK_DEBIAN_SDK_PACKAGE_SUGGESTS "cmake (>= 3.25), g++")
 set(CPACK_COMPONENT_SDK_DESCRIPTION
     "ExportSync SDK: write plugins for the ExportSync agent

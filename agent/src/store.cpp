@@ -160,8 +160,14 @@ namespace {
 // as their ISO text, NULL as null.
 void appendJsonString(std::string& out, const char* s, size_t n) {
   out += '"';
+  size_t run = 0;  // start of the bytes not yet copied: they need no escape
   for (size_t i = 0; i < n; ++i) {
     const auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') {
+      continue;
+    }
+    out.append(s + run, i - run);
+    run = i + 1;
     switch (c) {
       case '"': out += "\\\""; break;
       case '\\': out += "\\\\"; break;
@@ -170,16 +176,14 @@ void appendJsonString(std::string& out, const char* s, size_t n) {
       case '\t': out += "\\t"; break;
       case '\b': out += "\\b"; break;
       case '\f': out += "\\f"; break;
-      default:
-        if (c < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out += static_cast<char>(c);
-        }
+      default: {
+        char buf[8];
+        std::snprintf(buf, sizeof buf, "\\u%04x", c);
+        out += buf;
+      }
     }
   }
+  out.append(s + run, n - run);
   out += '"';
 }
 
@@ -717,8 +721,10 @@ struct Store::Impl {
     writers.clear();
     in_run = false;
   }
-  // After COMMIT or ROLLBACK: back to the default page cache.
-  void shrinkCache() { (void)db.exec("PRAGMA cache_size = -2000"); }
+  // After COMMIT or ROLLBACK: back to the default page cache, and the CHECK constraints on.
+  void shrinkCache() {
+    (void)db.exec("PRAGMA cache_size = -2000; PRAGMA ignore_check_constraints = OFF");
+  }
 
   Result<std::vector<StoredDataset>> load(const std::string& where, const std::string& a = {},
                                           const std::string& b = {}) {
@@ -965,9 +971,14 @@ Status Store::beginRun() {
   // A run may write far more pages than the default cache holds: spilling them to the WAL in
   // the middle of the transaction and reading them back costs more than the memory, which is
   // given back when the run ends.
-  if (auto st =
-          db.exec("PRAGMA cache_size = -" + std::to_string(kRunCacheKiB) + "; BEGIN IMMEDIATE");
+  // The writers check every value against the declared column (checkValue) and write dates and
+  // timestamps as ISO text they format themselves, so the tables' CHECK constraints, which keep
+  // plain-SQL writers of other connections to the same domain, would only parse every date
+  // again: this connection skips them for the run.
+  if (auto st = db.exec("PRAGMA cache_size = -" + std::to_string(kRunCacheKiB) +
+                        "; PRAGMA ignore_check_constraints = ON; BEGIN IMMEDIATE");
       !st) {
+    impl_->shrinkCache();
     return st;
   }
   {
@@ -984,6 +995,7 @@ Status Store::beginRun() {
     }
     if (!st) {
       (void)db.exec("ROLLBACK");
+      impl_->shrinkCache();
       return st;
     }
   }

@@ -1,10 +1,9 @@
 #include "exportsync/files/inbox.hpp"
 
-#include <Poco/DigestEngine.h>
-#include <Poco/SHA2Engine.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <fnmatch.h>
+#include <openssl/evp.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -12,6 +11,7 @@
 #include <cerrno>
 #include <cstring>
 #include <ctime>
+#include <new>
 #include <set>
 #include <string>
 #include <utility>
@@ -458,9 +458,19 @@ bool isInboxCandidate(std::string_view name, const std::vector<std::string>& pat
 }
 
 std::string sha256Hex(std::string_view bytes) {
-  Poco::SHA2Engine engine(Poco::SHA2Engine::SHA_256);
-  engine.update(bytes.data(), bytes.size());
-  return Poco::DigestEngine::digestToHex(engine.digest());
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int size = 0;
+  if (EVP_Digest(bytes.data(), bytes.size(), digest, &size, EVP_sha256(), nullptr) != 1 ||
+      size != 32) {
+    throw std::bad_alloc();  // EVP_Digest fails only when it cannot allocate its context
+  }
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out(2 * size, '0');
+  for (unsigned int i = 0; i < size; ++i) {
+    out[2 * i] = kHex[digest[i] >> 4];
+    out[2 * i + 1] = kHex[digest[i] & 0x0f];
+  }
+  return out;
 }
 
 Result<InboxStats> processInbox(CollectContext& ctx, const InboxOptions& options,
