@@ -5,9 +5,14 @@
 
 #include <algorithm>
 #include <charconv>
+#include <condition_variable>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <thread>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -212,6 +217,105 @@ size_t isoText(const es_value& v, char* buf) {
                                 : Timestamp::fromMicros(v.i64).toIso(buf);
 }
 
+// The store thread of a run: the writers hand it their rows, a batch at a time, and go back to
+// the plugin while SQLite writes them, so the plugin's work and SQLite's overlap on two cores.
+// Jobs run one at a time in the order they were posted, so the change log keeps the order of the
+// writes. At most one job waits behind the running one: memory stays bounded and the plugin
+// never runs far ahead of its errors. The first failure fails the run: later jobs are dropped,
+// and every post and drain answers with it.
+//
+// Only one thread uses the connection at a time: whoever else needs it (a read, plugin state, a
+// remove, the commit) drains the queue first (Store::Impl::db()).
+class WriteQueue {
+ public:
+  using Job = std::function<Status()>;
+
+  WriteQueue() = default;
+  WriteQueue(const WriteQueue&) = delete;
+  WriteQueue& operator=(const WriteQueue&) = delete;
+  ~WriteQueue() { stop(); }
+
+  /// Queues `job` after the ones before it; waits while one already waits.
+  Status post(Job job) {
+    std::unique_lock lock(mutex_);
+    changed_.wait(lock, [&] { return queued_.empty() || !failed_; });
+    if (!failed_) {
+      return failed_;
+    }
+    queued_.push_back(std::move(job));
+    if (!thread_.joinable()) {
+      stopping_ = false;
+      thread_ = std::thread([this] { loop(); });
+    }
+    changed_.notify_all();
+    return Status::ok();
+  }
+
+  /// Waits until every posted job has run; the run's first failure, if any.
+  Status drain() {
+    std::unique_lock lock(mutex_);
+    changed_.wait(lock, [&] { return queued_.empty() && !running_; });
+    return failed_;
+  }
+
+  /// The first failure so far, without waiting.
+  Status failure() {
+    std::lock_guard lock(mutex_);
+    return failed_;
+  }
+
+  /// Drains, ends the thread and forgets the failure: ready for the next run.
+  void stop() {
+    (void)drain();
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+      changed_.notify_all();
+    }
+    if (thread_.joinable()) {
+      thread_.join();
+    }
+    std::lock_guard lock(mutex_);
+    failed_ = Status::ok();
+  }
+
+ private:
+  void loop() {
+    std::unique_lock lock(mutex_);
+    for (;;) {
+      changed_.wait(lock, [&] { return !queued_.empty() || stopping_; });
+      if (queued_.empty()) {
+        return;
+      }
+      Job job = std::move(queued_.front());
+      queued_.pop_front();
+      running_ = true;
+      lock.unlock();
+      Status st = Status::ok();
+      try {
+        st = job();
+      } catch (const std::exception& e) {
+        st = Status::internal(std::string("store thread: ") + e.what());
+      }
+      lock.lock();
+      running_ = false;
+      if (!st && failed_) {
+        failed_ = st;
+        queued_.clear();
+      }
+      changed_.notify_all();
+    }
+  }
+
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::deque<Job> queued_;
+  bool running_ = false;
+  bool stopping_ = false;
+  Status failed_ = Status::ok();
+  std::thread thread_;
+};
+
 // Writes a plugin's rows and their change-log entries itself, in the run's transaction: the
 // capture triggers (which stay for writes made through plain SQLite) are suspended for the
 // tables a run writes, because a trigger program per row costs more than the row.
@@ -221,17 +325,21 @@ size_t isoText(const es_value& v, char* buf) {
 // something changed, an insert when the key is new, nothing when the row is the same. Change
 // entries follow in the same order, so the log stays in write order per key.
 //
-// Rows wait in the writer until a block is full or something must see them (another
-// dataset's write, a remove, the end of the run): the store flushes the pending writer first.
+// Rows are checked, copied and imaged on the plugin's thread, then wait in the writer until a
+// batch of kBlocksPerBatch blocks is full or something must see them (another dataset's write,
+// a remove, a read, the end of the run); the store thread (WriteQueue) writes the batch while the
+// plugin goes on. A failure there fails the run: the next flush, remove or commit returns it.
 class WriterImpl final : public Store::Writer {
  public:
   static constexpr size_t kBlockRows = 32;
+  static constexpr size_t kBlocksPerBatch = 8;  // blocks handed to the store thread at once
   static constexpr size_t kMaxParams = 999;
   static constexpr size_t kUndeclared = SIZE_MAX;
 
-  WriterImpl(sql::Db& db, StoredDataset stored, DatasetSpec declared, int64_t txn,
-             WriterImpl** active)
+  WriterImpl(sql::Db& db, WriteQueue& queue, StoredDataset stored, DatasetSpec declared,
+             int64_t txn, WriterImpl** active)
       : db_(db),
+        queue_(queue),
         stored_(std::move(stored)),
         declared_(std::move(declared)),
         txn_(txn),
@@ -263,6 +371,8 @@ class WriterImpl final : public Store::Writer {
       key_from_call_.push_back(static_cast<size_t>(at - declared_key_.begin()));
     }
     block_rows_ = std::max<size_t>(1, std::min(kBlockRows, kMaxParams / cols.size()));
+    batch_rows_ = block_rows_ * kBlocksPerBatch;
+    cur_.pending.reserve(batch_rows_);
 
     const std::string t = sql::quoteIdent(stored_.table);
     std::string names;
@@ -352,7 +462,7 @@ class WriterImpl final : public Store::Writer {
     if (auto st = takeTurn(); !st) {
       return st;
     }
-    // Two writes of one key in a block would make the block fail on itself: flush first.
+    // Two writes of one key in a batch would make its block fail on itself: flush first.
     std::string key_image = image(values, key_);
     if (!pending_keys_.insert(key_image).second) {
       if (auto st = flush(); !st) {
@@ -361,25 +471,25 @@ class WriterImpl final : public Store::Writer {
       pending_keys_.insert(key_image);
     }
     Pending row;
-    row.first_cell = cells_.size();
+    row.first_cell = cur_.cells.size();
     row.key = std::move(key_image);
     for (size_t j : from_declared_) {
       Cell cell{j == kUndeclared ? es_value{} : values[j], 0, 0};
       if (cell.v.type == ES_TYPE_TEXT) {
-        cell.offset = arena_.size();
+        cell.offset = cur_.arena.size();
         cell.size = cell.v.len;
-        arena_.append(cell.v.len == 0 ? "" : cell.v.str, cell.v.len);
+        cur_.arena.append(cell.v.len == 0 ? "" : cell.v.str, cell.v.len);
       } else if (cell.v.type == ES_TYPE_DATE || cell.v.type == ES_TYPE_TIMESTAMP) {
         char buf[40];
         cell.size = isoText(cell.v, buf);
-        cell.offset = arena_.size();
-        arena_.append(buf, cell.size);
+        cell.offset = cur_.arena.size();
+        cur_.arena.append(buf, cell.size);
       }
-      cells_.push_back(cell);
+      cur_.cells.push_back(cell);
     }
     row.row = rowImage(row.first_cell);
-    pending_.push_back(std::move(row));
-    return pending_.size() >= block_rows_ ? flush() : Status::ok();
+    cur_.pending.push_back(std::move(row));
+    return cur_.pending.size() >= batch_rows_ ? flush() : Status::ok();
   }
 
   Status remove(const es_value* key, size_t count) override {
@@ -395,7 +505,12 @@ class WriterImpl final : public Store::Writer {
     if (auto st = takeTurn(); !st) {
       return st;
     }
+    // The rows before it are written first, by the store thread; then this thread has the
+    // connection to itself.
     if (auto st = flush(); !st) {
+      return st;
+    }
+    if (auto st = queue_.drain(); !st) {
       return st;
     }
     // The key arrives in the declared key order; the statement and the image use the stored one.
@@ -440,23 +555,17 @@ class WriterImpl final : public Store::Writer {
   const DatasetSpec& declared() const override { return declared_; }
   const StoredDataset& stored() const { return stored_; }
 
-  /// Writes the pending rows and their change entries.
+  /// Hands the pending rows to the store thread, which writes them and their change entries;
+  /// the run's first failure so far, if any.
   Status flush() {
-    if (!failed_) {
-      return failed_;
+    if (cur_.pending.empty()) {
+      return queue_.failure();
     }
-    if (pending_.empty()) {
-      return Status::ok();
-    }
-    auto st = writePending();
-    pending_.clear();
+    auto batch = std::make_shared<Batch>(std::move(cur_));
+    cur_ = Batch();
+    cur_.pending.reserve(batch_rows_);
     pending_keys_.clear();
-    cells_.clear();
-    arena_.clear();
-    if (!st) {
-      failed_ = st;  // the run cannot commit what it has not written
-    }
-    return st;
+    return queue_.post([this, batch] { return writeBatch(*batch); });
   }
 
  private:
@@ -470,6 +579,13 @@ class WriterImpl final : public Store::Writer {
     std::string key;
     std::string row;
     char op = 0;  // 'I', 'U', or 0 when the row was already there as it is
+  };
+  // Rows handed to the store thread together: their values (text, date and timestamp bytes in
+  // the arena) and images.
+  struct Batch {
+    std::vector<Pending> pending;
+    std::vector<Cell> cells;
+    std::string arena;
   };
 
   std::string where() const { return "dataset '" + declared_.name + "': "; }
@@ -485,9 +601,6 @@ class WriterImpl final : public Store::Writer {
 
   // Pending rows of another dataset go first, so the change log keeps the order of writes.
   Status takeTurn() {
-    if (!failed_) {
-      return failed_;
-    }
     if (*active_ != this) {
       if (*active_ != nullptr) {
         if (auto st = (*active_)->flush(); !st) {
@@ -542,12 +655,12 @@ class WriterImpl final : public Store::Writer {
       if (j != 0) {
         out += ',';
       }
-      const Cell& c = cells_[first + j];
+      const Cell& c = cur_.cells[first + j];
       // A whole number for a real column is stored as a real: its image is a real too.
       if (stored_.spec.columns[j].type == ColumnType::Real && c.v.type == ES_TYPE_INTEGER) {
         appendReal(out, static_cast<double>(c.v.i64));
       } else {
-        appendValue(out, c, arena_);
+        appendValue(out, c, cur_.arena);
       }
     }
     return out + "]";
@@ -569,27 +682,38 @@ class WriterImpl final : public Store::Writer {
     }
   }
 
-  void bindRow(sql::Stmt& s, int first_param, const Pending& row) const {
+  void bindRow(sql::Stmt& s, int first_param, const Batch& b, const Pending& row) const {
     const size_t n = stored_.spec.columns.size();
     for (size_t j = 0; j < n; ++j) {
-      bindCell(s, first_param + static_cast<int>(j), cells_[row.first_cell + j], arena_);
+      bindCell(s, first_param + static_cast<int>(j), b.cells[row.first_cell + j], b.arena);
     }
   }
 
   Status fail(const char* what) { return Status::io(where() + what + " failed: " + db_.errmsg()); }
 
-  Status writePending() {
+  // On the store thread: a batch, a block of rows at a time.
+  Status writeBatch(Batch& b) {
+    for (size_t first = 0; first < b.pending.size(); first += block_rows_) {
+      const size_t end = std::min(b.pending.size(), first + block_rows_);
+      if (auto st = writeBlock(b, first, end); !st) {
+        return st;
+      }
+    }
+    return Status::ok();
+  }
+
+  Status writeBlock(Batch& b, size_t first, size_t end) {
     const size_t n = stored_.spec.columns.size();
     bool written = false;
-    if (pending_.size() == block_rows_ && block_rows_ > 1 && skip_blocks_ == 0) {
-      for (size_t r = 0; r < pending_.size(); ++r) {
-        bindRow(insert_block_, static_cast<int>(r * n + 1), pending_[r]);
+    if (end - first == block_rows_ && block_rows_ > 1 && skip_blocks_ == 0) {
+      for (size_t r = first; r < end; ++r) {
+        bindRow(insert_block_, static_cast<int>((r - first) * n + 1), b, b.pending[r]);
       }
       const int rc = insert_block_.step();
       insert_block_.reset();
       if (rc == SQLITE_DONE) {
-        for (auto& p : pending_) {
-          p.op = 'I';
+        for (size_t r = first; r < end; ++r) {
+          b.pending[r].op = 'I';
         }
         written = true;
       } else if ((rc & 0xff) == SQLITE_CONSTRAINT) {
@@ -601,9 +725,10 @@ class WriterImpl final : public Store::Writer {
       --skip_blocks_;
     }
     if (!written) {
-      for (auto& p : pending_) {
+      for (size_t r = first; r < end; ++r) {
+        Pending& p = b.pending[r];
         if (update_one_) {
-          bindRow(update_one_, 1, p);
+          bindRow(update_one_, 1, b, p);
           int rc = update_one_.step();
           if (rc == SQLITE_ROW) {
             p.row = update_one_.text(0);
@@ -618,7 +743,7 @@ class WriterImpl final : public Store::Writer {
             continue;
           }
         }
-        bindRow(insert_one_, 1, p);
+        bindRow(insert_one_, 1, b, p);
         const int rc = insert_one_.step();
         insert_one_.reset();
         if (rc != SQLITE_DONE) {
@@ -627,18 +752,19 @@ class WriterImpl final : public Store::Writer {
         p.op = sqlite3_changes(db_.get()) != 0 ? 'I' : 0;
       }
     }
-    return logPending();
+    return logBlock(b, first, end);
   }
 
-  Status logPending() {
+  Status logBlock(const Batch& b, size_t first, size_t end) {
     const int64_t now = static_cast<int64_t>(::time(nullptr));
     size_t logged = 0;
-    for (const auto& p : pending_) {
-      logged += p.op != 0 ? 1 : 0;
+    for (size_t r = first; r < end; ++r) {
+      logged += b.pending[r].op != 0 ? 1 : 0;
     }
     if (logged == block_rows_) {
       int i = 1;
-      for (const auto& p : pending_) {
+      for (size_t r = first; r < end; ++r) {
+        const Pending& p = b.pending[r];
         bindChange(change_block_, i, p.op, p.key, &p.row, now);
         i += 4;
       }
@@ -646,7 +772,8 @@ class WriterImpl final : public Store::Writer {
       change_block_.reset();
       return rc == SQLITE_DONE ? Status::ok() : fail("change log write");
     }
-    for (const auto& p : pending_) {
+    for (size_t r = first; r < end; ++r) {
+      const Pending& p = b.pending[r];
       if (p.op != 0) {
         if (auto st = logOne(p.op, p.key, &p.row); !st) {
           return st;
@@ -676,6 +803,7 @@ class WriterImpl final : public Store::Writer {
   }
 
   sql::Db& db_;
+  WriteQueue& queue_;
   StoredDataset stored_;
   DatasetSpec declared_;
   int64_t txn_;
@@ -687,12 +815,10 @@ class WriterImpl final : public Store::Writer {
   std::vector<size_t> value_;          // stored positions of the other columns
   bool has_undeclared_ = false;
   size_t block_rows_ = 1;
-  size_t skip_blocks_ = 0;
-  Status failed_ = Status::ok();
-  std::vector<Pending> pending_;
+  size_t batch_rows_ = 1;
+  size_t skip_blocks_ = 0;  // store thread only
+  Batch cur_;               // rows not yet handed over
   std::unordered_set<std::string> pending_keys_;
-  std::vector<Cell> cells_;
-  std::string arena_;
   sql::Stmt insert_block_;
   sql::Stmt insert_one_;
   sql::Stmt update_one_;
@@ -706,29 +832,42 @@ class WriterImpl final : public Store::Writer {
 // --- Store --------------------------------------------------------------------------------
 
 struct Store::Impl {
-  sql::Db db;
+  sql::Db conn;  // through db() on this thread; the store thread writes through it directly
   std::string incarnation;
   bool in_run = false;
   int64_t txn = 0;  // change-log transaction id of the open run
   std::map<std::pair<std::string, std::string>, std::unique_ptr<WriterImpl>> writers;
-  WriterImpl* active = nullptr;  // the writer that may hold rows not yet written
+  WriterImpl* active = nullptr;  // the writer that may hold rows not yet handed over
+  WriteQueue queue;              // last: stopped before the writers its jobs use go
+
+  /// The connection, once the store thread has written everything handed to it.
+  sql::Db& db() {
+    (void)queue.drain();  // a failure stays with the queue: the next flush or commit reports it
+    return conn;
+  }
 
   // Reads inside a run see the run's writes: rows still waiting in a writer go first.
-  Status flushPending() { return active != nullptr ? active->flush() : Status::ok(); }
+  Status flushPending() {
+    if (auto st = active != nullptr ? active->flush() : Status::ok(); !st) {
+      return st;
+    }
+    return queue.drain();
+  }
 
   void endRun() {
+    queue.stop();
     active = nullptr;
     writers.clear();
     in_run = false;
   }
   // After COMMIT or ROLLBACK: back to the default page cache, and the CHECK constraints on.
   void shrinkCache() {
-    (void)db.exec("PRAGMA cache_size = -2000; PRAGMA ignore_check_constraints = OFF");
+    (void)conn.exec("PRAGMA cache_size = -2000; PRAGMA ignore_check_constraints = OFF");
   }
 
   Result<std::vector<StoredDataset>> load(const std::string& where, const std::string& a = {},
                                           const std::string& b = {}) {
-    auto st = db.prepare(
+    auto st = db().prepare(
         "SELECT d.id, d.plugin, d.name, d.version, d.table_name, c.name, c.type, "
         "c.key_position, c.nullable FROM _datasets d JOIN _columns c ON c.dataset_id = d.id " +
         where + " ORDER BY d.id, c.position");
@@ -764,7 +903,7 @@ struct Store::Impl {
       out.back().spec.columns.push_back(std::move(c));
     }
     if (rc != SQLITE_DONE) {
-      return db.error("reading datasets");
+      return db().error("reading datasets");
     }
     return out;
   }
@@ -779,8 +918,8 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& path, bool migrate
     return db.status();
   }
   auto impl = std::make_unique<Impl>();
-  impl->db = std::move(db.value());
-  auto& d = impl->db;
+  impl->conn = std::move(db.value());
+  auto& d = impl->conn;
   int64_t version = 0;
   {
     // Read before anything writes: a store from a newer agent is refused untouched (switching
@@ -849,7 +988,7 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& path, bool migrate
   return std::unique_ptr<Store>(new Store(std::move(impl)));
 }
 
-const std::string& Store::path() const { return impl_->db.path(); }
+const std::string& Store::path() const { return impl_->conn.path(); }
 const std::string& Store::incarnation() const { return impl_->incarnation; }
 
 Result<std::vector<StoredDataset>> Store::datasets() { return impl_->load(""); }
@@ -878,7 +1017,7 @@ Status Store::applySchema(const std::string& plugin, const DatasetSpec& declared
   if (!existing) {
     return existing.status();
   }
-  auto& db = impl_->db;
+  auto& db = impl_->db();
   std::string sql;
   StoredDataset target;
   if (!existing->has_value()) {
@@ -967,7 +1106,7 @@ Status Store::beginRun() {
   if (impl_->in_run) {
     return Status::internal("store: a run is already open");
   }
-  auto& db = impl_->db;
+  auto& db = impl_->db();
   // A run may write far more pages than the default cache holds: spilling them to the WAL in
   // the middle of the transaction and reading them back costs more than the memory, which is
   // given back when the run ends.
@@ -1007,10 +1146,10 @@ Status Store::commitRun() {
   if (!impl_->in_run) {
     return Status::internal("store: no run to commit");
   }
-  auto& db = impl_->db;
-  // The rows still waiting, then the capture triggers back, then one commit: no other
-  // connection ever sees a table without its triggers.
-  Status st = impl_->active != nullptr ? impl_->active->flush() : Status::ok();
+  // The rows still waiting (written by the store thread), then the capture triggers back, then
+  // one commit: no other connection ever sees a table without its triggers.
+  Status st = impl_->flushPending();
+  auto& db = impl_->db();
   std::string triggers;
   for (const auto& [name, w] : impl_->writers) {
     triggers += triggersSql(w->stored());
@@ -1032,7 +1171,7 @@ Status Store::commitRun() {
 void Store::rollbackRun() {
   if (impl_ && impl_->in_run) {
     impl_->endRun();
-    (void)impl_->db.exec("ROLLBACK");
+    (void)impl_->db().exec("ROLLBACK");
     impl_->shrinkCache();
   }
 }
@@ -1057,11 +1196,11 @@ Result<Store::Writer*> Store::writer(const std::string& plugin, const DatasetSpe
     return Status::internal("store: writes need an open run");
   }
   // The writer logs its own changes; the triggers come back at commit (or with the rollback).
-  if (auto st = impl_->db.exec(dropTriggersSql((*stored)->table)); !st) {
+  if (auto st = impl_->db().exec(dropTriggersSql((*stored)->table)); !st) {
     return st;
   }
-  auto w = std::make_unique<WriterImpl>(impl_->db, std::move(**stored), declared, impl_->txn,
-                                        &impl_->active);
+  auto w = std::make_unique<WriterImpl>(impl_->conn, impl_->queue, std::move(**stored), declared,
+                                        impl_->txn, &impl_->active);
   if (auto st = w->prepare(); !st) {
     return st;
   }
@@ -1072,7 +1211,7 @@ Result<Store::Writer*> Store::writer(const std::string& plugin, const DatasetSpe
 
 Result<std::optional<std::string>> Store::stateGet(const std::string& plugin,
                                                    const std::string& key) {
-  auto s = impl_->db.prepare("SELECT value FROM _plugin_state WHERE plugin = ? AND key = ?");
+  auto s = impl_->db().prepare("SELECT value FROM _plugin_state WHERE plugin = ? AND key = ?");
   if (!s) {
     return s.status();
   }
@@ -1083,14 +1222,14 @@ Result<std::optional<std::string>> Store::stateGet(const std::string& plugin,
     return std::optional<std::string>(s->text(0));
   }
   if (rc != SQLITE_DONE) {
-    return impl_->db.error("reading plugin state");
+    return impl_->db().error("reading plugin state");
   }
   return std::optional<std::string>();
 }
 
 Status Store::statePut(const std::string& plugin, const std::string& key,
                        const std::string& value) {
-  auto s = impl_->db.prepare(
+  auto s = impl_->db().prepare(
       "INSERT INTO _plugin_state(plugin, key, value) VALUES(?, ?, ?) "
       "ON CONFLICT(plugin, key) DO UPDATE SET value = excluded.value");
   if (!s) {
@@ -1099,24 +1238,24 @@ Status Store::statePut(const std::string& plugin, const std::string& key,
   s->bind(1, plugin);
   s->bind(2, key);
   s->bind(3, value);
-  return s->step() == SQLITE_DONE ? Status::ok() : impl_->db.error("writing plugin state");
+  return s->step() == SQLITE_DONE ? Status::ok() : impl_->db().error("writing plugin state");
 }
 
 Status Store::stateErase(const std::string& plugin, const std::string& key) {
-  auto s = impl_->db.prepare("DELETE FROM _plugin_state WHERE plugin = ? AND key = ?");
+  auto s = impl_->db().prepare("DELETE FROM _plugin_state WHERE plugin = ? AND key = ?");
   if (!s) {
     return s.status();
   }
   s->bind(1, plugin);
   s->bind(2, key);
-  return s->step() == SQLITE_DONE ? Status::ok() : impl_->db.error("erasing plugin state");
+  return s->step() == SQLITE_DONE ? Status::ok() : impl_->db().error("erasing plugin state");
 }
 
 Result<std::vector<Change>> Store::changesAfter(int64_t after, size_t limit) {
   if (auto st = impl_->flushPending(); !st) {
     return st;
   }
-  auto s = impl_->db.prepare(
+  auto s = impl_->db().prepare(
       "SELECT seq, txn, dataset_id, op, key, row, at FROM _changes WHERE seq > ? "
       "ORDER BY seq LIMIT ?");
   if (!s) {
@@ -1141,7 +1280,7 @@ Result<std::vector<Change>> Store::changesAfter(int64_t after, size_t limit) {
     out.push_back(std::move(c));
   }
   if (rc != SQLITE_DONE) {
-    return impl_->db.error("reading the change log");
+    return impl_->db().error("reading the change log");
   }
   return out;
 }
@@ -1150,11 +1289,11 @@ Result<int64_t> Store::lastSeq() {
   if (auto st = impl_->flushPending(); !st) {
     return st;
   }
-  auto s = impl_->db.prepare(
+  auto s = impl_->db().prepare(
       "SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = "
       "'_changes'), 0)");
   if (!s || s->step() != SQLITE_ROW) {
-    return impl_->db.error("reading the last change sequence");
+    return impl_->db().error("reading the last change sequence");
   }
   return s->int64(0);
 }
@@ -1163,9 +1302,9 @@ Result<int64_t> Store::changeCount() {
   if (auto st = impl_->flushPending(); !st) {
     return st;
   }
-  auto s = impl_->db.prepare("SELECT count(*) FROM _changes");
+  auto s = impl_->db().prepare("SELECT count(*) FROM _changes");
   if (!s || s->step() != SQLITE_ROW) {
-    return impl_->db.error("counting changes");
+    return impl_->db().error("counting changes");
   }
   return s->int64(0);
 }
@@ -1174,15 +1313,15 @@ Result<int64_t> Store::rowCount(const StoredDataset& dataset) {
   if (auto st = impl_->flushPending(); !st) {
     return st;
   }
-  auto s = impl_->db.prepare("SELECT count(*) FROM " + sql::quoteIdent(dataset.table));
+  auto s = impl_->db().prepare("SELECT count(*) FROM " + sql::quoteIdent(dataset.table));
   if (!s || s->step() != SQLITE_ROW) {
-    return impl_->db.error("counting rows of '" + dataset.table + "'");
+    return impl_->db().error("counting rows of '" + dataset.table + "'");
   }
   return s->int64(0);
 }
 
 Result<std::optional<PluginHealth>> Store::health(const std::string& plugin) {
-  auto s = impl_->db.prepare(
+  auto s = impl_->db().prepare(
       "SELECT consecutive_failures, quarantined, config_hash, last_run_at, last_result, "
       "last_error, last_upserted, last_removed, last_rejected, last_duration_ms "
       "FROM _plugin_health WHERE plugin = ?");
@@ -1195,7 +1334,7 @@ Result<std::optional<PluginHealth>> Store::health(const std::string& plugin) {
     return std::optional<PluginHealth>();
   }
   if (rc != SQLITE_ROW) {
-    return impl_->db.error("reading plugin health");
+    return impl_->db().error("reading plugin health");
   }
   PluginHealth h;
   h.plugin = plugin;
@@ -1213,7 +1352,7 @@ Result<std::optional<PluginHealth>> Store::health(const std::string& plugin) {
 }
 
 Status Store::putHealth(const PluginHealth& h) {
-  auto s = impl_->db.prepare(
+  auto s = impl_->db().prepare(
       "INSERT OR REPLACE INTO _plugin_health(plugin, consecutive_failures, quarantined, "
       "config_hash, last_run_at, last_result, last_error, last_upserted, last_removed, "
       "last_rejected, last_duration_ms) VALUES(?,?,?,?,?,?,?,?,?,?,?)");
@@ -1231,24 +1370,24 @@ Status Store::putHealth(const PluginHealth& h) {
   s->bind(9, h.last_removed);
   s->bind(10, h.last_rejected);
   s->bind(11, h.last_duration_ms);
-  return s->step() == SQLITE_DONE ? Status::ok() : impl_->db.error("writing plugin health");
+  return s->step() == SQLITE_DONE ? Status::ok() : impl_->db().error("writing plugin health");
 }
 
 Result<bool> Store::clearQuarantine(const std::string& plugin) {
-  auto s = impl_->db.prepare(
+  auto s = impl_->db().prepare(
       "UPDATE _plugin_health SET quarantined = 0, consecutive_failures = 0 WHERE plugin = ?");
   if (!s) {
     return s.status();
   }
   s->bind(1, plugin);
   if (s->step() != SQLITE_DONE) {
-    return impl_->db.error("clearing quarantine");
+    return impl_->db().error("clearing quarantine");
   }
-  return sqlite3_changes(impl_->db.get()) > 0;
+  return sqlite3_changes(impl_->db().get()) > 0;
 }
 
 Result<std::string> Store::meta(const std::string& key) {
-  auto s = impl_->db.prepare("SELECT value FROM _meta WHERE key = ?");
+  auto s = impl_->db().prepare("SELECT value FROM _meta WHERE key = ?");
   if (!s) {
     return s.status();
   }
@@ -1258,13 +1397,13 @@ Result<std::string> Store::meta(const std::string& key) {
     return s->text(0);
   }
   if (rc != SQLITE_DONE) {
-    return impl_->db.error("reading _meta");
+    return impl_->db().error("reading _meta");
   }
   return std::string();
 }
 
 Status Store::setMeta(const std::string& key, const std::string& value) {
-  auto s = impl_->db.prepare(
+  auto s = impl_->db().prepare(
       "INSERT INTO _meta(key, value) VALUES(?, ?) "
       "ON CONFLICT(key) DO UPDATE SET value = excluded.value");
   if (!s) {
@@ -1272,7 +1411,7 @@ Status Store::setMeta(const std::string& key, const std::string& value) {
   }
   s->bind(1, key);
   s->bind(2, value);
-  return s->step() == SQLITE_DONE ? Status::ok() : impl_->db.error("writing _meta");
+  return s->step() == SQLITE_DONE ? Status::ok() : impl_->db().error("writing _meta");
 }
 
 Result<int64_t> Store::syncAcked() {
@@ -1286,13 +1425,13 @@ Result<int64_t> Store::syncAcked() {
 Status Store::acknowledge(int64_t mark) { return setMeta("sync_acked", std::to_string(mark)); }
 
 Status Store::purgeAcknowledged(int64_t through) {
-  auto del = impl_->db.prepare("DELETE FROM _changes WHERE seq <= ?");
+  auto del = impl_->db().prepare("DELETE FROM _changes WHERE seq <= ?");
   if (!del) {
     return del.status();
   }
   del->bind(1, through);
   if (del->step() != SQLITE_DONE) {
-    return impl_->db.error("purging acknowledged changes");
+    return impl_->db().error("purging acknowledged changes");
   }
   return Status::ok();
 }
@@ -1302,14 +1441,14 @@ Result<Store::Backlog> Store::backlog() {
     return st;
   }
   // Changes after the mark only: acknowledged ones may wait a moment for their purge.
-  auto s = impl_->db.prepare(
+  auto s = impl_->db().prepare(
       "WITH mark(seq) AS (SELECT coalesce((SELECT CAST(value AS INTEGER) FROM _meta "
       "WHERE key = 'sync_acked'), 0)) "
       "SELECT count(*), coalesce(sum(length(key) + coalesce(length(row), 0)), 0), "
       "coalesce((SELECT at FROM _changes WHERE seq > (SELECT seq FROM mark) ORDER BY seq "
       "LIMIT 1), 0) FROM _changes WHERE seq > (SELECT seq FROM mark)");
   if (!s || s->step() != SQLITE_ROW) {
-    return impl_->db.error("measuring the backlog");
+    return impl_->db().error("measuring the backlog");
   }
   Backlog b;
   b.rows = s->int64(0);
@@ -1322,7 +1461,7 @@ Status Store::execForTest(const std::string& sql) {
   if (auto st = impl_->flushPending(); !st) {
     return st;
   }
-  return impl_->db.exec(sql);
+  return impl_->db().exec(sql);
 }
 
 }  // namespace exportsync::agent

@@ -4,6 +4,7 @@
 
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Parser.h>
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
@@ -22,6 +23,7 @@
 namespace exportsync::agent {
 namespace {
 
+using ::testing::HasSubstr;
 using testing::TempDir;
 using namespace std::string_literals;
 
@@ -420,37 +422,78 @@ std::vector<Value> item(const std::string& id, int64_t qty) {
 
 TEST_F(StoreTest, BlocksOfNewRowsAndMixedRewritesLogExactlyWhatChanged) {
   const auto spec = allTypes();
+  // Blocks of 32 rows, handed to the store thread 256 at a time: two full batches and a partial
+  // one, and a partial last block.
+  constexpr int kRows = 600;
   run([&] {
-    for (int i = 0; i < 100; ++i) {  // three full blocks and a partial one
+    for (int i = 0; i < kRows; ++i) {
       ASSERT_TRUE(upsert(*store_, spec, item("k" + std::to_string(i), i)));
     }
   });
   auto ch = allChanges(*store_);
-  ASSERT_EQ(ch.size(), 100u);
-  for (int i = 0; i < 100; ++i) {
+  ASSERT_EQ(ch.size(), size_t{kRows});
+  for (int i = 0; i < kRows; ++i) {
     EXPECT_EQ(ch[i].op, 'I');
     EXPECT_EQ(ch[i].key, "[\"k" + std::to_string(i) + "\"]") << "log in write order";
     EXPECT_EQ(parseImage(*ch[i].row, spec), item("k" + std::to_string(i), i));
   }
   const int64_t last = ch.back().seq;
-  // Every row again: 10 changed, 90 the same, then 10 new ones, interleaved.
+  // Every row again: 10 changed (across the first two batches), the others the same, then 10
+  // new ones.
+  const auto changed = [](int i) { return i >= 250 && i < 260; };
   run([&] {
-    for (int i = 0; i < 110; ++i) {
-      ASSERT_TRUE(upsert(*store_, spec, item("k" + std::to_string(i), i >= 40 && i < 50 ? -i : i)));
+    for (int i = 0; i < kRows + 10; ++i) {
+      ASSERT_TRUE(upsert(*store_, spec, item("k" + std::to_string(i), changed(i) ? -i : i)));
     }
   });
   ch = allChanges(*store_);
-  ASSERT_EQ(ch.size(), 120u);
-  for (size_t n = 100; n < 120; ++n) {
-    const int i = n < 110 ? 40 + static_cast<int>(n - 100) : 100 + static_cast<int>(n - 110);
-    EXPECT_EQ(ch[n].op, n < 110 ? 'U' : 'I') << n;
+  ASSERT_EQ(ch.size(), size_t{kRows + 20});
+  for (size_t n = kRows; n < kRows + 20; ++n) {
+    const int i = n < kRows + 10 ? 250 + static_cast<int>(n - kRows) : static_cast<int>(n - 10);
+    EXPECT_EQ(ch[n].op, n < kRows + 10 ? 'U' : 'I') << n;
     EXPECT_EQ(ch[n].key, "[\"k" + std::to_string(i) + "\"]");
-    EXPECT_EQ(parseImage(*ch[n].row, spec), item("k" + std::to_string(i), i < 50 ? -i : i));
+    EXPECT_EQ(parseImage(*ch[n].row, spec), item("k" + std::to_string(i), changed(i) ? -i : i));
     EXPECT_GT(ch[n].seq, last);
   }
-  EXPECT_EQ(rows(*store_, "items"), 110);
+  EXPECT_EQ(rows(*store_, "items"), kRows + 10);
   RawDb raw(path());
-  EXPECT_EQ(raw.scalar("SELECT qty FROM coop__items WHERE id = 'k45'"), "-45");
+  EXPECT_EQ(raw.scalar("SELECT qty FROM coop__items WHERE id = 'k255'"), "-255");
+}
+
+// SQLite refuses a row on the store thread (a trigger of a local DBA's): the run fails with
+// SQLite's reason, naming the dataset, and its rollback leaves nothing of it.
+TEST_F(StoreTest, AWriteRefusedOnTheStoreThreadFailsTheRunAndLeavesNothing) {
+  const auto spec = allTypes();
+  {
+    RawDb raw(path());
+    ASSERT_EQ(raw.exec("CREATE TRIGGER refuse_k300 BEFORE INSERT ON coop__items "
+                       "WHEN NEW.id = 'k300' BEGIN SELECT RAISE(ABORT, 'k300 refused here'); END"),
+              "");
+  }
+  ASSERT_TRUE(store_->beginRun());
+  Status failed = Status::ok();
+  int accepted = 0;
+  for (int i = 0; i < 1000 && failed; ++i) {
+    failed = upsert(*store_, spec, item("k" + std::to_string(i), i));
+    accepted += failed ? 1 : 0;
+  }
+  if (failed) {
+    failed = store_->commitRun();  // the last rows go at the commit
+  } else {
+    store_->rollbackRun();
+  }
+  ASSERT_FALSE(failed) << "the refused row must fail the run";
+  EXPECT_EQ(failed.code(), Code::Io);
+  EXPECT_THAT(failed.message(), HasSubstr("dataset 'items'"));
+  EXPECT_THAT(failed.message(), HasSubstr("k300 refused here"));
+  EXPECT_GT(accepted, 300) << "rows ahead of the failure were accepted, then it was reported";
+  EXPECT_FALSE(store_->inRun());
+  EXPECT_EQ(rows(*store_, "items"), 0);
+  EXPECT_EQ(changeCount(*store_), 0);
+  // The next run starts clean.
+  run([&] { ASSERT_TRUE(upsert(*store_, spec, item("k1", 1))); });
+  EXPECT_EQ(rows(*store_, "items"), 1);
+  EXPECT_EQ(changeCount(*store_), 1);
 }
 
 TEST_F(StoreTest, SameKeyTwiceInOneRunIsAnInsertThenAnUpdate) {
