@@ -12,6 +12,7 @@
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <string_view>
 #include <thread>
 #include <unordered_map>
 #include <unordered_set>
@@ -163,52 +164,96 @@ namespace {
 // JSON string (control characters, '"' and '\' escaped, UTF-8 as is), integers, booleans and
 // money as numbers, reals as a string that reads back to the same double, dates and timestamps
 // as their ISO text, NULL as null.
-void appendJsonString(std::string& out, const char* s, size_t n) {
-  out += '"';
-  size_t run = 0;  // start of the bytes not yet copied: they need no escape
-  for (size_t i = 0; i < n; ++i) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c != '"' && c != '\\') {
-      continue;
-    }
-    out.append(s + run, i - run);
-    run = i + 1;
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
-      default: {
-        char buf[8];
-        std::snprintf(buf, sizeof buf, "\\u%04x", c);
-        out += buf;
+//
+// ImageWriter writes one image into a buffer it keeps from row to row: room for a value's longest
+// text is made before it is written, so the bytes go in without a check each.
+class ImageWriter {
+ public:
+  void open() {
+    size_ = 0;
+    room(1);
+    buf_[size_++] = '[';
+  }
+  void text(const char* s, size_t n) {
+    char* p = next(2 + 6 * n);  // each byte at worst \u00XX
+    *p++ = '"';
+    size_t run = 0;  // start of the bytes not yet copied: they need no escape
+    for (size_t i = 0; i < n; ++i) {
+      const auto c = static_cast<unsigned char>(s[i]);
+      if (c >= 0x20 && c != '"' && c != '\\') {
+        continue;
+      }
+      std::memcpy(p, s + run, i - run);
+      p += i - run;
+      run = i + 1;
+      *p++ = '\\';
+      switch (c) {
+        case '"': *p++ = '"'; break;
+        case '\\': *p++ = '\\'; break;
+        case '\n': *p++ = 'n'; break;
+        case '\r': *p++ = 'r'; break;
+        case '\t': *p++ = 't'; break;
+        case '\b': *p++ = 'b'; break;
+        case '\f': *p++ = 'f'; break;
+        default: {
+          static constexpr char kHex[] = "0123456789abcdef";
+          const char u[] = {'u', '0', '0', kHex[c >> 4], kHex[c & 0x0f]};
+          std::memcpy(p, u, sizeof u);
+          p += sizeof u;
+        }
       }
     }
+    std::memcpy(p, s + run, n - run);
+    p += n - run;
+    *p++ = '"';
+    done(p);
   }
-  out.append(s + run, n - run);
-  out += '"';
-}
-
-void appendInt(std::string& out, int64_t v) {
-  char buf[24];
-  const auto r = std::to_chars(buf, buf + sizeof buf, v);
-  out.append(buf, r.ptr);
-}
-
-// The shortest text that reads back to exactly `v` (the triggers' '%!.17g' reads back too).
-void appendReal(std::string& out, double v) {
-  if (v == 0) {
-    v = 0.0;  // SQLite stores -0.0 as 0.0
+  void integer(int64_t v) {
+    char* p = next(24);
+    done(std::to_chars(p, p + 24, v).ptr);
   }
-  char buf[32];
-  const auto r = std::to_chars(buf, buf + sizeof buf, v);
-  out += '"';
-  out.append(buf, r.ptr);
-  out += '"';
-}
+  // The shortest text that reads back to exactly `v` (the triggers' '%!.17g' reads back too).
+  void real(double v) {
+    if (v == 0) {
+      v = 0.0;  // SQLite stores -0.0 as 0.0
+    }
+    char* p = next(34);
+    *p++ = '"';
+    p = std::to_chars(p, p + 32, v).ptr;
+    *p++ = '"';
+    done(p);
+  }
+  void null() {
+    char* p = next(4);
+    std::memcpy(p, "null", 4);
+    done(p + 4);
+  }
+  std::string close() {
+    room(1);
+    buf_[size_++] = ']';
+    return std::string(buf_.data(), size_);
+  }
+
+ private:
+  void room(size_t more) {
+    if (size_ + more > buf_.size()) {
+      buf_.resize(std::max(size_ + more, 2 * buf_.size()));
+    }
+  }
+  // Where a value of at most `most` bytes goes, after its comma.
+  char* next(size_t most) {
+    room(most + 1);
+    char* p = buf_.data() + size_;
+    if (size_ > 1) {
+      *p++ = ',';
+    }
+    return p;
+  }
+  void done(const char* end) { size_ = static_cast<size_t>(end - buf_.data()); }
+
+  std::string buf_;
+  size_t size_ = 0;
+};
 
 // ISO text of a date or timestamp value, as the store keeps it; `buf` holds 32 bytes.
 size_t isoText(const es_value& v, char* buf) {
@@ -372,7 +417,7 @@ class WriterImpl final : public Store::Writer {
     }
     block_rows_ = std::max<size_t>(1, std::min(kBlockRows, kMaxParams / cols.size()));
     batch_rows_ = block_rows_ * kBlocksPerBatch;
-    cur_.pending.reserve(batch_rows_);
+    reserve(0);
 
     const std::string t = sql::quoteIdent(stored_.table);
     std::string names;
@@ -463,12 +508,11 @@ class WriterImpl final : public Store::Writer {
       return st;
     }
     // Two writes of one key in a batch would make its block fail on itself: flush first.
-    std::string key_image = image(values, key_);
-    if (!pending_keys_.insert(key_image).second) {
+    std::string key_image = keyImage(values);
+    if (pending_keys_.count(key_image) != 0) {
       if (auto st = flush(); !st) {
         return st;
       }
-      pending_keys_.insert(key_image);
     }
     Pending row;
     row.first_cell = cur_.cells.size();
@@ -489,6 +533,8 @@ class WriterImpl final : public Store::Writer {
     }
     row.row = rowImage(row.first_cell);
     cur_.pending.push_back(std::move(row));
+    // The batch never outgrows the room reserved for it, so the key stays where it is.
+    pending_keys_.insert(cur_.pending.back().key);
     return cur_.pending.size() >= batch_rows_ ? flush() : Status::ok();
   }
 
@@ -541,15 +587,11 @@ class WriterImpl final : public Store::Writer {
     if (sqlite3_changes(db_.get()) == 0) {
       return Status::ok();
     }
-    std::string key_image = "[";
-    for (size_t k = 0; k < count; ++k) {
-      if (k != 0) {
-        key_image += ',';
-      }
-      appendValue(key_image, cells[k], text);
+    image_.open();
+    for (const Cell& c : cells) {
+      putValue(image_, c.v, text.data() + c.offset, c.size);
     }
-    key_image += ']';
-    return logOne('D', key_image, nullptr);
+    return logOne('D', image_.close(), nullptr);
   }
 
   const DatasetSpec& declared() const override { return declared_; }
@@ -561,10 +603,11 @@ class WriterImpl final : public Store::Writer {
     if (cur_.pending.empty()) {
       return queue_.failure();
     }
+    pending_keys_.clear();
+    const size_t arena = cur_.arena.size();
     auto batch = std::make_shared<Batch>(std::move(cur_));
     cur_ = Batch();
-    cur_.pending.reserve(batch_rows_);
-    pending_keys_.clear();
+    reserve(arena);
     return queue_.post([this, batch] { return writeBatch(*batch); });
   }
 
@@ -612,58 +655,46 @@ class WriterImpl final : public Store::Writer {
     return Status::ok();
   }
 
-  void appendValue(std::string& out, const Cell& c, const std::string& text) const {
-    switch (c.v.type) {
+  static void putValue(ImageWriter& out, const es_value& v, const char* text, size_t size) {
+    switch (v.type) {
       case ES_TYPE_TEXT:
       case ES_TYPE_DATE:
-      case ES_TYPE_TIMESTAMP: appendJsonString(out, text.data() + c.offset, c.size); break;
+      case ES_TYPE_TIMESTAMP: out.text(text, size); break;
       case ES_TYPE_INTEGER:
       case ES_TYPE_BOOLEAN:
-      case ES_TYPE_MONEY: appendInt(out, c.v.i64); break;
-      case ES_TYPE_REAL: appendReal(out, c.v.f64); break;
-      default: out += "null"; break;
+      case ES_TYPE_MONEY: out.integer(v.i64); break;
+      case ES_TYPE_REAL: out.real(v.f64); break;
+      default: out.null(); break;
     }
   }
 
   // The key image straight from the plugin's values (before they are copied).
-  std::string image(const es_value* values, const std::vector<size_t>& stored_cols) const {
-    std::string out = "[";
-    for (size_t n = 0; n < stored_cols.size(); ++n) {
-      const es_value& v = values[from_declared_[stored_cols[n]]];
-      if (n != 0) {
-        out += ',';
-      }
-      Cell c{v, 0, 0};
-      std::string text;
-      if (v.type == ES_TYPE_TEXT) {
-        text.assign(v.len == 0 ? "" : v.str, v.len);
-        c.size = v.len;
-      } else if (v.type == ES_TYPE_DATE || v.type == ES_TYPE_TIMESTAMP) {
+  std::string keyImage(const es_value* values) {
+    image_.open();
+    for (size_t j : key_) {
+      const es_value& v = values[from_declared_[j]];
+      if (v.type == ES_TYPE_DATE || v.type == ES_TYPE_TIMESTAMP) {
         char buf[40];
-        c.size = isoText(v, buf);
-        text.assign(buf, c.size);
+        putValue(image_, v, buf, isoText(v, buf));
+      } else {
+        putValue(image_, v, v.len == 0 ? "" : v.str, v.len);
       }
-      appendValue(out, c, text);
     }
-    return out + "]";
+    return image_.close();
   }
 
-  std::string rowImage(size_t first) const {
-    std::string out = "[";
-    out.reserve(256);
+  std::string rowImage(size_t first) {
+    image_.open();
     for (size_t j = 0; j < stored_.spec.columns.size(); ++j) {
-      if (j != 0) {
-        out += ',';
-      }
       const Cell& c = cur_.cells[first + j];
       // A whole number for a real column is stored as a real: its image is a real too.
       if (stored_.spec.columns[j].type == ColumnType::Real && c.v.type == ES_TYPE_INTEGER) {
-        appendReal(out, static_cast<double>(c.v.i64));
+        image_.real(static_cast<double>(c.v.i64));
       } else {
-        appendValue(out, c, cur_.arena);
+        putValue(image_, c.v, cur_.arena.data() + c.offset, c.size);
       }
     }
-    return out + "]";
+    return image_.close();
   }
 
   static void bindCell(sql::Stmt& s, int i, const Cell& c, const std::string& text) {
@@ -689,6 +720,13 @@ class WriterImpl final : public Store::Writer {
     }
   }
 
+  // Room for a whole batch: pending rows never move, so pending_keys_ may point into them.
+  void reserve(size_t arena) {
+    cur_.pending.reserve(batch_rows_);
+    cur_.cells.reserve(batch_rows_ * stored_.spec.columns.size());
+    cur_.arena.reserve(arena);
+  }
+
   Status fail(const char* what) { return Status::io(where() + what + " failed: " + db_.errmsg()); }
 
   // On the store thread: a batch, a block of rows at a time.
@@ -710,7 +748,7 @@ class WriterImpl final : public Store::Writer {
         bindRow(insert_block_, static_cast<int>((r - first) * n + 1), b, b.pending[r]);
       }
       const int rc = insert_block_.step();
-      insert_block_.reset();
+      insert_block_.rewind();
       if (rc == SQLITE_DONE) {
         for (size_t r = first; r < end; ++r) {
           b.pending[r].op = 'I';
@@ -734,7 +772,7 @@ class WriterImpl final : public Store::Writer {
             p.row = update_one_.text(0);
             rc = update_one_.step();
           }
-          update_one_.reset();
+          update_one_.rewind();
           if (rc != SQLITE_DONE) {
             return fail("update");
           }
@@ -745,7 +783,7 @@ class WriterImpl final : public Store::Writer {
         }
         bindRow(insert_one_, 1, b, p);
         const int rc = insert_one_.step();
-        insert_one_.reset();
+        insert_one_.rewind();
         if (rc != SQLITE_DONE) {
           return fail("insert");
         }
@@ -769,7 +807,7 @@ class WriterImpl final : public Store::Writer {
         i += 4;
       }
       const int rc = change_block_.step();
-      change_block_.reset();
+      change_block_.rewind();
       return rc == SQLITE_DONE ? Status::ok() : fail("change log write");
     }
     for (size_t r = first; r < end; ++r) {
@@ -816,9 +854,10 @@ class WriterImpl final : public Store::Writer {
   bool has_undeclared_ = false;
   size_t block_rows_ = 1;
   size_t batch_rows_ = 1;
-  size_t skip_blocks_ = 0;  // store thread only
-  Batch cur_;               // rows not yet handed over
-  std::unordered_set<std::string> pending_keys_;
+  size_t skip_blocks_ = 0;                             // store thread only
+  Batch cur_;                                          // rows not yet handed over
+  std::unordered_set<std::string_view> pending_keys_;  // keys of cur_.pending
+  ImageWriter image_;
   sql::Stmt insert_block_;
   sql::Stmt insert_one_;
   sql::Stmt update_one_;

@@ -47,6 +47,9 @@ class Stmt {
     sqlite3_reset(s_);
     sqlite3_clear_bindings(s_);
   }
+  /// Ready to run again with the same bindings, for a caller that binds every parameter anew
+  /// before each step (text bound SQLITE_STATIC must not be read after its owner has gone).
+  void rewind() { sqlite3_reset(s_); }
   int64_t int64(int col) const { return sqlite3_column_int64(s_, col); }
   bool isNull(int col) const { return sqlite3_column_type(s_, col) == SQLITE_NULL; }
   std::string text(int col) const {
