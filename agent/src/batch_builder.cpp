@@ -1,7 +1,7 @@
 #include "exportsync/agent/batch_builder.hpp"
 
-#include <cerrno>
-#include <cstdlib>
+#include <charconv>
+#include <system_error>
 
 namespace exportsync::agent {
 namespace {
@@ -16,8 +16,10 @@ class JsonScalars {
     skipWs();
     return take('[');
   }
-  // Reads the next element; false at ']' (done) or on a syntax error (error() tells).
-  bool next(std::string& text, bool& is_string, bool& is_null) {
+  // Reads the next element; false at ']' (done) or on a syntax error (error() tells). `value`
+  // is the element's text: a view of the image itself, or of `scratch` for a string with
+  // escapes; valid until the next call.
+  bool next(std::string_view& value, std::string& scratch, bool& is_string, bool& is_null) {
     skipWs();
     if (pos_ < s_.size() && s_[pos_] == ']') {
       ++pos_;
@@ -29,7 +31,7 @@ class JsonScalars {
     }
     skipWs();
     ++count_;
-    text.clear();
+    value = {};
     is_string = false;
     is_null = false;
     if (pos_ >= s_.size()) {
@@ -37,7 +39,7 @@ class JsonScalars {
     }
     if (s_[pos_] == '"') {
       is_string = true;
-      return readString(text);
+      return readString(value, scratch);
     }
     if (s_.compare(pos_, 4, "null") == 0) {
       pos_ += 4;
@@ -45,21 +47,22 @@ class JsonScalars {
       return true;
     }
     const size_t start = pos_;
-    while (pos_ < s_.size() &&
-           (std::isdigit(static_cast<unsigned char>(s_[pos_])) || s_[pos_] == '-' ||
-            s_[pos_] == '+' || s_[pos_] == '.' || s_[pos_] == 'e' || s_[pos_] == 'E')) {
+    while (pos_ < s_.size() && isNumberChar(s_[pos_])) {
       ++pos_;
     }
     if (pos_ == start) {
       return fail("unexpected character");
     }
-    text.assign(s_.substr(start, pos_ - start));
+    value = s_.substr(start, pos_ - start);
     return true;
   }
   bool done() const { return done_; }
   const std::string& error() const { return error_; }
 
  private:
+  static bool isNumberChar(char c) {
+    return (c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E';
+  }
   void skipWs() {
     while (pos_ < s_.size() &&
            (s_[pos_] == ' ' || s_[pos_] == '\n' || s_[pos_] == '\t' || s_[pos_] == '\r')) {
@@ -114,8 +117,9 @@ class JsonScalars {
     }
     return true;
   }
-  bool readString(std::string& out) {
+  bool readString(std::string_view& value, std::string& out) {
     ++pos_;  // opening quote
+    bool escaped = false;
     for (;;) {
       // A plain scan: find_first_of looks every character up in the set with a call of its
       // own, which made it the costliest part of reading row images.
@@ -126,10 +130,20 @@ class JsonScalars {
       if (run == s_.size()) {
         return fail("unterminated string");
       }
+      if (!escaped && s_[run] == '"') {  // the common case: no escape, no copy
+        value = s_.substr(pos_, run - pos_);
+        pos_ = run + 1;
+        return true;
+      }
+      if (!escaped) {
+        out.clear();
+        escaped = true;
+      }
       out.append(s_.substr(pos_, run - pos_));
       pos_ = run;
       if (s_[pos_] == '"') {
         ++pos_;
+        value = out;
         return true;
       }
       if (++pos_ >= s_.size()) {
@@ -174,18 +188,16 @@ class JsonScalars {
   std::string error_;
 };
 
-bool toInt64(const std::string& s, int64_t& out) {
-  if (s.empty()) {
-    return false;
-  }
-  errno = 0;
-  char* end = nullptr;
-  const long long v = std::strtoll(s.c_str(), &end, 10);
-  if (errno != 0 || end != s.c_str() + s.size()) {
-    return false;
-  }
-  out = v;
-  return true;
+// The whole text is the number: no sign '+', no space, within 64 bits.
+bool toInt64(std::string_view s, int64_t& out) {
+  const auto r = std::from_chars(s.data(), s.data() + s.size(), out);
+  return r.ec == std::errc() && r.ptr == s.data() + s.size() && !s.empty();
+}
+
+// As strtod reads it (the shortest round-trip text the store writes, or SQLite's '%!.17g').
+bool toDouble(std::string_view s, double& out) {
+  const auto r = std::from_chars(s.data(), s.data() + s.size(), out);
+  return r.ec == std::errc() && r.ptr == s.data() + s.size() && !s.empty();
 }
 
 }  // namespace
@@ -198,18 +210,19 @@ Status parseImage(std::string_view json, const std::vector<const Column*>& colum
   if (!in.open()) {
     return Status::invalid("row image is not a JSON array");
   }
-  std::string text;
+  std::string_view text;
+  std::string scratch;
   bool is_string = false;
   bool is_null = false;
   size_t i = 0;
-  while (in.next(text, is_string, is_null)) {
+  while (in.next(text, scratch, is_string, is_null)) {
     if (i >= columns.size()) {
       return Status::invalid("row image has more values than the dataset's " +
                              std::to_string(columns.size()) + " columns");
     }
     const Column& c = *columns[i++];
     auto bad = [&c, &text](const char* what) {
-      return Status::invalid("column '" + c.name + "': '" + text + "' is not " + what);
+      return Status::invalid("column '" + c.name + "': '" + std::string(text) + "' is not " + what);
     };
     if (is_null) {
       out.emplace_back();
@@ -217,13 +230,8 @@ Status parseImage(std::string_view json, const std::vector<const Column*>& colum
     }
     switch (c.type) {
       case ColumnType::Text:
-        if (!is_string) {
-          // A plain-SQL write of a number into a text column is text all the same.
-          out.emplace_back(text);
-        } else {
-          out.emplace_back(std::move(text));
-          text = std::string();
-        }
+        // A plain-SQL write of a number into a text column is text all the same.
+        out.emplace_back(std::string(text));
         break;
       case ColumnType::Integer:
       case ColumnType::Money:
@@ -242,9 +250,8 @@ Status parseImage(std::string_view json, const std::vector<const Column*>& colum
         break;
       }
       case ColumnType::Real: {
-        char* end = nullptr;
-        const double v = std::strtod(text.c_str(), &end);
-        if (text.empty() || end != text.c_str() + text.size()) {
+        double v = 0;
+        if (!toDouble(text, v)) {
           return bad("a real number");
         }
         out.emplace_back(v);

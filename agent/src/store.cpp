@@ -1483,7 +1483,9 @@ Result<Store::Backlog> Store::backlog() {
   auto s = impl_->db().prepare(
       "WITH mark(seq) AS (SELECT coalesce((SELECT CAST(value AS INTEGER) FROM _meta "
       "WHERE key = 'sync_acked'), 0)) "
-      "SELECT count(*), coalesce(sum(length(key) + coalesce(length(row), 0)), 0), "
+      // Bytes, not characters: a blob's length is in its header, a text's must be counted.
+      "SELECT count(*), coalesce(sum(length(CAST(key AS BLOB)) + "
+      "coalesce(length(CAST(row AS BLOB)), 0)), 0), "
       "coalesce((SELECT at FROM _changes WHERE seq > (SELECT seq FROM mark) ORDER BY seq "
       "LIMIT 1), 0) FROM _changes WHERE seq > (SELECT seq FROM mark)");
   if (!s || s->step() != SQLITE_ROW) {

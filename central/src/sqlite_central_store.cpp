@@ -1604,6 +1604,7 @@ class SqliteCentralStore final : public CentralStore {
         const int rc = sqlite3_step(s);
         sqlite3_reset(s);
         sqlite3_clear_bindings(s);
+        iso_.clear();
         if (rc == SQLITE_DONE) {
           out.applied += static_cast<int64_t>(block.size());
           block.clear();
@@ -1674,12 +1675,13 @@ class SqliteCentralStore final : public CentralStore {
   }
 
   // Binds one upsert's values from parameter `p` on; returns the next parameter.
-  static int bindUpsert(sqlite3_stmt* s, int p, const AgentRecord& a, const ChangeRecord& c) {
+  // Dates and timestamps go into iso_ until the statement's step; cleared after it.
+  int bindUpsert(sqlite3_stmt* s, int p, const AgentRecord& a, const ChangeRecord& c) {
     sqlite3_bind_text(s, p++, a.id.data(), static_cast<int>(a.id.size()), SQLITE_STATIC);
     sqlite3_bind_text(s, p++, a.region.data(), static_cast<int>(a.region.size()), SQLITE_STATIC);
     sqlite3_bind_int64(s, p++, c.seq);
     for (const auto& v : c.values) {
-      bindValue(s, p++, v);
+      bindValue(s, p++, v, &iso_);
     }
     return p;
   }
@@ -1706,7 +1708,7 @@ class SqliteCentralStore final : public CentralStore {
         int p = 1;
         sqlite3_bind_text(s, p++, a.id.data(), static_cast<int>(a.id.size()), SQLITE_STATIC);
         for (const auto& v : c.values) {
-          bindValue(s, p++, v);
+          bindValue(s, p++, v, &iso_);
         }
       } else {
         bindUpsert(s, 1, a, c);
@@ -1717,6 +1719,7 @@ class SqliteCentralStore final : public CentralStore {
       }
       sqlite3_reset(s);
       sqlite3_clear_bindings(s);
+      iso_.clear();
       if (rc != SQLITE_DONE && !canSetAside(rc)) {
         return Status::io("applying seq " + std::to_string(c.seq) + ": " + reason);
       }
@@ -1750,7 +1753,8 @@ class SqliteCentralStore final : public CentralStore {
   bool stopping_ = false;  // Guarded by checkpoint_mutex_.
   std::thread checkpointer_;
   std::mutex mutex_;
-  sql::Db db_;                                                          // Guarded by mutex_.
+  sql::Db db_;            // Guarded by mutex_.
+  schema::IsoTexts iso_;  // dates bound to the apply statement being run; guarded by mutex_
   std::map<std::pair<std::string, std::string>, HubDataset> datasets_;  // Guarded by mutex_.
   std::map<std::string, Statements> stmt_cache_;                        // Guarded by mutex_.
   std::set<int64_t> statements_;                 // dataset ids whose cached statements are valid

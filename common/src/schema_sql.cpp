@@ -153,7 +153,7 @@ bool isValidRegion(const std::string& code) {
   return n >= 1 && n <= 12;
 }
 
-void bindValue(sqlite3_stmt* s, int i, const Value& v) {
+void bindValue(sqlite3_stmt* s, int i, const Value& v, IsoTexts* iso) {
   std::visit(
       [&](const auto& x) {
         using T = std::decay_t<decltype(x)>;
@@ -170,10 +170,12 @@ void bindValue(sqlite3_stmt* s, int i, const Value& v) {
         } else if constexpr (std::is_same_v<T, Money>) {
           sqlite3_bind_int64(s, i, x.centimes());
         } else {  // Date, Timestamp (the decoder keeps them within years 0001-9999)
-          char buf[32];
-          static_assert(Date::kIsoSize <= sizeof buf && Timestamp::kIsoSize <= sizeof buf);
+          char local[32];
+          static_assert(Date::kIsoSize <= sizeof local && Timestamp::kIsoSize <= sizeof local);
+          char* buf = iso != nullptr ? iso->slot() : local;
           const size_t n = x.toIso(buf);
-          sqlite3_bind_text(s, i, buf, static_cast<int>(n), SQLITE_TRANSIENT);
+          sqlite3_bind_text(s, i, buf, static_cast<int>(n),
+                            iso != nullptr ? SQLITE_STATIC : SQLITE_TRANSIENT);
         }
       },
       v.storage());

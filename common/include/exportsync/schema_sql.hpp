@@ -4,6 +4,8 @@
 // THREAD: pure functions.
 #pragma once
 
+#include <array>
+#include <deque>
 #include <string>
 #include <vector>
 
@@ -37,9 +39,22 @@ Status writeColumns(sql::Db& db, int64_t dataset_id, const DatasetSpec& spec);
 /// Region codes MA-01 … MA-12 (ISO 3166-2:MA).
 bool isValidRegion(const std::string& code);
 
+/// The ISO texts of the dates and timestamps bound to a statement, kept until its step so SQLite
+/// needs no copy of each (SQLITE_TRANSIENT). clear() after the step.
+class IsoTexts {
+ public:
+  /// Room for one ISO text; stays where it is until clear().
+  char* slot() { return slots_.emplace_back().data(); }
+  void clear() { slots_.clear(); }
+
+ private:
+  std::deque<std::array<char, 32>> slots_;
+};
+
 /// Binds `v` to parameter `i` of `s` the way a dataset table holds it (columnDef): money as
-/// centimes, booleans as 0/1, dates and timestamps as ISO text (copied), text bound without a
-/// copy (it must outlive the statement's step).
-void bindValue(sqlite3_stmt* s, int i, const Value& v);
+/// centimes, booleans as 0/1, dates and timestamps as ISO text, text bound without a copy (it
+/// must outlive the statement's step). The ISO text goes into `iso` when given (it must outlive
+/// the step too), else SQLite copies it.
+void bindValue(sqlite3_stmt* s, int i, const Value& v, IsoTexts* iso = nullptr);
 
 }  // namespace exportsync::schema
