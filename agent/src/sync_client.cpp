@@ -439,7 +439,7 @@ struct SyncClient::Impl {
     } catch (const Poco::Exception&) {
     }
     if (mark < 0) {
-      return;  // an older hub without the mark: checked at the next answer
+      return;  // no mark (a hub older than this check): drain() sends nothing, asks for an upgrade
     }
     // A store created afresh (another incarnation) is the hub's to refuse, by name, on the
     // first batch; this check is for the same store gone back in time.
@@ -492,15 +492,22 @@ struct SyncClient::Impl {
   // log has been purged. Only such a mark is purged through, never the recorded one.
   int64_t hub_acked = -1;
   int64_t purged_through = -1;
-  Status purge() {
-    if (hub_acked <= purged_through) {
-      return Status::ok();
+  // While a backlog drains, acknowledged changes are purged only once this many wait: deleting
+  // them costs about a fifth of building the next batch, time the hub would otherwise wait. The
+  // rest goes when the backlog is empty.
+  static constexpr int64_t kPurgeWhileDraining = 200'000;
+  // Purges through the hub's last acknowledgement once `at_least` changes wait for it; a
+  // failure is only logged (the changes stay, and go with a later purge).
+  void purge(int64_t at_least = 1) {
+    if (hub_acked - std::max<int64_t>(purged_through, 0) < at_least ||
+        hub_acked <= purged_through) {
+      return;
     }
-    auto st = store->purgeAcknowledged(hub_acked);
-    if (st) {
-      purged_through = hub_acked;
+    if (auto st = store->purgeAcknowledged(hub_acked); !st) {
+      log.warning("cannot purge acknowledged changes yet: " + st.message());
+      return;
     }
-    return st;
+    purged_through = hub_acked;
   }
 
   // One batch exchange. Returns true when it made progress (more may follow).
@@ -524,25 +531,22 @@ struct SyncClient::Impl {
       }
       if (!built->has_value()) {
         backlog_empty = true;
-        if (auto st = purge(); !st) {
-          log.warning("cannot purge acknowledged changes yet: " + st.message());
-        }
+        purge();
         return false;
       }
       out = std::move(*built);
     }
     const auto& batch = out->batch;
     const auto* wire = &out->wire;
-    // While the hub works on this batch, the store is free: purge what the hub acknowledged
-    // before and build the next batch, of the size a quick success leads to. The store is
-    // touched again only after get().
+    // While the hub works on this batch, the store is free: build the next batch, of the size
+    // a quick success leads to, and purge what the hub acknowledged before if much waits. The
+    // store is touched again only after get().
     const int64_t ahead_rows = std::min<int64_t>(config.sync.max_batch_rows, batch_rows * 2);
     auto work =
         std::async(std::launch::async, [this, after = batch.header.last_seq, rows = ahead_rows] {
-          if (auto st = purge(); !st) {
-            log.warning("cannot purge acknowledged changes yet: " + st.message());
-          }
-          return build(after, rows);
+          auto next = build(after, rows);
+          purge(kPurgeWhileDraining);
+          return next;
         });
     const auto started = std::chrono::steady_clock::now();
     auto reply =
