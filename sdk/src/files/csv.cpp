@@ -197,6 +197,7 @@ class CsvTable final : public Table {
       }
       out.line = line_;
       out.fields.clear();
+      out.fields.reserve(header_.size());  // readAll() moves the last record's fields out
       out.problem.clear();
       for (;;) {
         std::string field;
