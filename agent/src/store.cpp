@@ -823,7 +823,9 @@ class WriterImpl final : public Store::Writer {
 
   static void bindChange(sql::Stmt& s, int i, char op, const std::string& key,
                          const std::string* row, int64_t at) {
-    sqlite3_bind_text(s.get(), i, &op, 1, SQLITE_TRANSIENT);
+    static constexpr char kOps[] = "IUD";
+    const char* at_op = std::strchr(kOps, op);  // one of them: bound without a copy
+    sqlite3_bind_text(s.get(), i, at_op, 1, SQLITE_STATIC);
     sqlite3_bind_text(s.get(), i + 1, key.data(), static_cast<int>(key.size()), SQLITE_STATIC);
     if (row == nullptr) {
       sqlite3_bind_null(s.get(), i + 2);
