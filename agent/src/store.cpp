@@ -13,6 +13,7 @@
 #include <functional>
 #include <mutex>
 #include <string_view>
+#include <system_error>
 #include <thread>
 #include <unordered_map>
 #include <unordered_set>
@@ -287,11 +288,23 @@ class WriteQueue {
     if (!failed_) {
       return failed_;
     }
-    queued_.push_back(std::move(job));
     if (!thread_.joinable()) {
-      stopping_ = false;
-      thread_ = std::thread([this] { loop(); });
+      try {
+        stopping_ = false;
+        thread_ = std::thread([this] { loop(); });
+      } catch (const std::system_error&) {
+        // No thread to be had (a tight address-space limit on the worker): this thread writes,
+        // in order all the same, since nothing else is queued or running.
+        lock.unlock();
+        const Status st = runJob(job);
+        lock.lock();
+        if (!st && failed_) {
+          failed_ = st;
+        }
+        return failed_;
+      }
     }
+    queued_.push_back(std::move(job));
     changed_.notify_all();
     return Status::ok();
   }
@@ -336,12 +349,7 @@ class WriteQueue {
       queued_.pop_front();
       running_ = true;
       lock.unlock();
-      Status st = Status::ok();
-      try {
-        st = job();
-      } catch (const std::exception& e) {
-        st = Status::internal(std::string("store thread: ") + e.what());
-      }
+      const Status st = runJob(job);
       lock.lock();
       running_ = false;
       if (!st && failed_) {
@@ -349,6 +357,14 @@ class WriteQueue {
         queued_.clear();
       }
       changed_.notify_all();
+    }
+  }
+
+  static Status runJob(const Job& job) {
+    try {
+      return job();
+    } catch (const std::exception& e) {
+      return Status::internal(std::string("store writer: ") + e.what());
     }
   }
 
