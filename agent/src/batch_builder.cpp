@@ -405,8 +405,15 @@ Result<std::optional<protocol::Batch>> BatchBuilder::next(int64_t acked, size_t 
     return Status::ok();
   };
   const size_t n = batch.changes.size();
+  std::future<Status> first;
   if (n >= kParallelParseRows) {
-    auto first = std::async(std::launch::async, parseRange, size_t{0}, n / 2);
+    try {
+      first = std::async(std::launch::async, parseRange, size_t{0}, n / 2);
+    } catch (const std::system_error&) {
+      // no second thread to be had: one does it all
+    }
+  }
+  if (first.valid()) {
     const Status second = parseRange(n / 2, n);
     if (auto st = first.get(); !st) {
       return st;  // the first failure in seq order

@@ -263,6 +263,17 @@ size_t isoText(const es_value& v, char* buf) {
                                 : Timestamp::fromMicros(v.i64).toIso(buf);
 }
 
+// Inside a run: the run's transaction is still open. SQLite ends it by itself after some errors
+// (SQLITE_FULL, SQLITE_IOERR, SQLITE_NOMEM, SQLITE_BUSY), and every later write would commit
+// on its own.
+Status runIsOpen(sql::Db& db) {
+  if (sqlite3_get_autocommit(db.get()) == 0) {
+    return Status::ok();
+  }
+  return Status::io("store: the run's transaction was rolled back by SQLite after an error (" +
+                    db.errmsg() + "); the run fails and nothing of it is kept");
+}
+
 // The store thread of a run: the writers hand it their rows, a batch at a time, and go back to
 // the plugin while SQLite writes them, so the plugin's work and SQLite's overlap on two cores.
 // Jobs run one at a time in the order they were posted, so the change log keeps the order of the
@@ -314,6 +325,16 @@ class WriteQueue {
     std::unique_lock lock(mutex_);
     changed_.wait(lock, [&] { return queued_.empty() && !running_; });
     return failed_;
+  }
+
+  /// Makes `st`, a failure of a write made by another thread while the queue is idle, the run's
+  /// (if it is its first); returns `st`.
+  Status record(Status st) {
+    std::lock_guard lock(mutex_);
+    if (!st && failed_) {
+      failed_ = st;
+    }
+    return st;
   }
 
   /// The first failure so far, without waiting.
@@ -575,6 +596,9 @@ class WriterImpl final : public Store::Writer {
     if (auto st = queue_.drain(); !st) {
       return st;
     }
+    if (auto st = runIsOpen(db_); !st) {
+      return st;
+    }
     // The key arrives in the declared key order; the statement and the image use the stored one.
     std::vector<Cell> cells;
     std::string text;
@@ -598,7 +622,7 @@ class WriterImpl final : public Store::Writer {
     const int rc = remove_.step();
     remove_.reset();
     if (rc != SQLITE_DONE) {
-      return fail("remove");
+      return queue_.record(fail("remove"));
     }
     if (sqlite3_changes(db_.get()) == 0) {
       return Status::ok();
@@ -607,7 +631,8 @@ class WriterImpl final : public Store::Writer {
     for (const Cell& c : cells) {
       putValue(image_, c.v, text.data() + c.offset, c.size);
     }
-    return logOne('D', image_.close(), nullptr);
+    // A row deleted without its change entry must not be committed: the failure is the run's.
+    return queue_.record(logOne('D', image_.close(), nullptr));
   }
 
   const DatasetSpec& declared() const override { return declared_; }
@@ -908,7 +933,18 @@ struct Store::Impl {
     if (auto st = active != nullptr ? active->flush() : Status::ok(); !st) {
       return st;
     }
-    return queue.drain();
+    return settle();
+  }
+
+  /// Waits for the store thread; inside a run, its failure if it has one. After a failure
+  /// nothing more may be written: SQLite may have rolled the whole transaction back already
+  /// (a full disk, an I/O error), and a write then would commit on its own.
+  Status settle() {
+    Status st = queue.drain();
+    if (st && in_run) {
+      st = runIsOpen(conn);
+    }
+    return st;
   }
 
   void endRun() {
@@ -1236,6 +1272,9 @@ void Store::rollbackRun() {
 bool Store::inRun() const { return impl_->in_run; }
 
 Result<Store::Writer*> Store::writer(const std::string& plugin, const DatasetSpec& declared) {
+  if (auto st = impl_->settle(); !st) {
+    return st;
+  }
   auto key = std::make_pair(plugin, declared.name);
   auto it = impl_->writers.find(key);
   if (it != impl_->writers.end()) {
@@ -1268,6 +1307,9 @@ Result<Store::Writer*> Store::writer(const std::string& plugin, const DatasetSpe
 
 Result<std::optional<std::string>> Store::stateGet(const std::string& plugin,
                                                    const std::string& key) {
+  if (auto st = impl_->settle(); !st) {
+    return st;
+  }
   auto s = impl_->db().prepare("SELECT value FROM _plugin_state WHERE plugin = ? AND key = ?");
   if (!s) {
     return s.status();
@@ -1286,6 +1328,9 @@ Result<std::optional<std::string>> Store::stateGet(const std::string& plugin,
 
 Status Store::statePut(const std::string& plugin, const std::string& key,
                        const std::string& value) {
+  if (auto st = impl_->settle(); !st) {
+    return st;
+  }
   auto s = impl_->db().prepare(
       "INSERT INTO _plugin_state(plugin, key, value) VALUES(?, ?, ?) "
       "ON CONFLICT(plugin, key) DO UPDATE SET value = excluded.value");
@@ -1299,6 +1344,9 @@ Status Store::statePut(const std::string& plugin, const std::string& key,
 }
 
 Status Store::stateErase(const std::string& plugin, const std::string& key) {
+  if (auto st = impl_->settle(); !st) {
+    return st;
+  }
   auto s = impl_->db().prepare("DELETE FROM _plugin_state WHERE plugin = ? AND key = ?");
   if (!s) {
     return s.status();

@@ -498,16 +498,22 @@ struct SyncClient::Impl {
   static constexpr int64_t kPurgeWhileDraining = 200'000;
   // Purges through the hub's last acknowledgement once `at_least` changes wait for it; a
   // failure is only logged (the changes stay, and go with a later purge).
+  // Never past the recorded mark either: a gap answer may have moved it back.
   void purge(int64_t at_least = 1) {
-    if (hub_acked - std::max<int64_t>(purged_through, 0) < at_least ||
-        hub_acked <= purged_through) {
+    auto recorded = store->syncAcked();
+    if (!recorded) {
+      log.warning("cannot purge acknowledged changes yet: " + recorded.status().message());
       return;
     }
-    if (auto st = store->purgeAcknowledged(hub_acked); !st) {
+    const int64_t through = std::min(hub_acked, *recorded);
+    if (through - std::max<int64_t>(purged_through, 0) < at_least || through <= purged_through) {
+      return;
+    }
+    if (auto st = store->purgeAcknowledged(through); !st) {
       log.warning("cannot purge acknowledged changes yet: " + st.message());
       return;
     }
-    purged_through = hub_acked;
+    purged_through = through;
   }
 
   // One batch exchange. Returns true when it made progress (more may follow).
@@ -620,6 +626,8 @@ struct SyncClient::Impl {
         error = st;
         return false;
       }
+      // The changes after the hub's mark are to be sent again: never purge them.
+      hub_acked = std::min(hub_acked, mark);
       return true;
     }
     error = Status::invalid("hub refused the batch (HTTP " + std::to_string(reply->status) +

@@ -496,6 +496,41 @@ TEST_F(StoreTest, AWriteRefusedOnTheStoreThreadFailsTheRunAndLeavesNothing) {
   EXPECT_EQ(changeCount(*store_), 1);
 }
 
+// A full disk on the store thread: SQLite may end the whole transaction by itself, and a write
+// after that would commit on its own. Nothing more is written once the run has failed: not the
+// plugin's state (a cursor that moved on without its rows would skip data), not a dropped
+// trigger; the rollback leaves the store as it was.
+TEST_F(StoreTest, AfterAFailedWriteNothingElseOfTheRunIsWrittenNotEvenState) {
+  const auto spec = allTypes();
+  ASSERT_TRUE(store_->beginRun());
+  ASSERT_TRUE(store_->statePut(kPlugin, "cursor", "before"));
+  // The file may not grow any more (max_page_count cannot go below the current size).
+  ASSERT_TRUE(store_->execForTest("PRAGMA max_page_count = 1"));
+  Status failed = Status::ok();
+  const std::string long_label(400, 'x');
+  for (int i = 0; i < 5000 && failed; ++i) {
+    auto row = item("k" + std::to_string(i), i);
+    row[1] = long_label + std::to_string(i);
+    failed = upsert(*store_, spec, row);
+  }
+  if (failed) {
+    failed = store_->statePut(kPlugin, "cursor", "after");
+  }
+  ASSERT_FALSE(failed) << "the full disk must fail the run";
+  EXPECT_FALSE(store_->statePut(kPlugin, "cursor", "after")) << "state after a failed write";
+  EXPECT_FALSE(store_->commitRun());
+  EXPECT_FALSE(store_->inRun());
+  ASSERT_TRUE(store_->execForTest("PRAGMA max_page_count = 1073741823"));
+  RawDb raw(path());
+  EXPECT_EQ(raw.scalar("SELECT count(*) FROM coop__items"), "0");
+  EXPECT_EQ(raw.scalar("SELECT count(*) FROM _changes"), "0");
+  EXPECT_EQ(raw.scalar("SELECT count(*) FROM _plugin_state"), "0");
+  EXPECT_EQ(raw.scalar("SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND "
+                       "name LIKE '\\_capture\\_coop\\_\\_items%' ESCAPE '\\'"),
+            "4")
+      << "the capture triggers are back";
+}
+
 TEST_F(StoreTest, SameKeyTwiceInOneRunIsAnInsertThenAnUpdate) {
   const auto spec = allTypes();
   run([&] {
