@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <charconv>
 #include <condition_variable>
 #include <cstdio>
@@ -311,6 +312,7 @@ class WriteQueue {
         lock.lock();
         if (!st && failed_) {
           failed_ = st;
+          has_failed_.store(true, std::memory_order_release);
         }
         return failed_;
       }
@@ -333,6 +335,7 @@ class WriteQueue {
     std::lock_guard lock(mutex_);
     if (!st && failed_) {
       failed_ = st;
+      has_failed_.store(true, std::memory_order_release);
     }
     return st;
   }
@@ -356,7 +359,11 @@ class WriteQueue {
     }
     std::lock_guard lock(mutex_);
     failed_ = Status::ok();
+    has_failed_.store(false, std::memory_order_release);
   }
+
+  /// Whether the run has failed, without a lock (the plugin's thread asks at every row).
+  bool hasFailed() const { return has_failed_.load(std::memory_order_acquire); }
 
  private:
   void loop() {
@@ -375,6 +382,7 @@ class WriteQueue {
       running_ = false;
       if (!st && failed_) {
         failed_ = st;
+        has_failed_.store(true, std::memory_order_release);
         queued_.clear();
       }
       changed_.notify_all();
@@ -395,6 +403,7 @@ class WriteQueue {
   bool running_ = false;
   bool stopping_ = false;
   Status failed_ = Status::ok();
+  std::atomic<bool> has_failed_{false};
   std::thread thread_;
 };
 
@@ -685,6 +694,9 @@ class WriterImpl final : public Store::Writer {
 
   // Pending rows of another dataset go first, so the change log keeps the order of writes.
   Status takeTurn() {
+    if (queue_.hasFailed()) {
+      return queue_.failure();  // the run has failed: nothing more is taken
+    }
     if (*active_ != this) {
       if (*active_ != nullptr) {
         if (auto st = (*active_)->flush(); !st) {
