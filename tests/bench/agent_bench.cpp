@@ -571,10 +571,26 @@ PeakResult runPeak(const Options& o, const std::string& root) {
 
 struct IdleResult {
   std::map<std::string, int64_t> status;  // /proc/<pid>/status, kB
+  std::map<std::string, int64_t> rollup;  // /proc/<pid>/smaps_rollup, kB
   int threads = 0;
   double first_runs_s = 0;
   double stop_s = 0;
 };
+
+// "Key:   123 kB" lines of /proc/<pid>/smaps_rollup (Pss, Shared_Clean, ...).
+std::map<std::string, int64_t> smapsRollupKb(pid_t pid) {
+  std::map<std::string, int64_t> out;
+  std::ifstream in("/proc/" + std::to_string(pid) + "/smaps_rollup");
+  std::string line;
+  while (std::getline(in, line)) {
+    const auto colon = line.find(':');
+    if (colon == std::string::npos || line.find(" kB") == std::string::npos) {
+      continue;
+    }
+    out[line.substr(0, colon)] = std::strtoll(line.c_str() + colon + 1, nullptr, 10);
+  }
+  return out;
+}
 
 int threadCount(pid_t pid) {
   std::error_code ec;
@@ -635,6 +651,7 @@ IdleResult runIdle(const Options& o, const std::string& root,
   check(test_support::childrenOf(p.pid()).empty(),
         "a plugin worker is running while the agent should be idle");
   r.status = test_support::procStatusKb(p.pid());
+  r.rollup = smapsRollupKb(p.pid());
   r.threads = threadCount(p.pid());
   const auto t1 = Clock::now();
   p.signal(SIGTERM);
@@ -679,6 +696,16 @@ void runMemory(const Options& o) {
               mib(kb("VmRSS")), kTargetIdleMiB, verdict(o, mib(kb("VmRSS")) <= kTargetIdleMiB));
   std::printf("  %-52s %8.1f / %.1f / %.1f MiB\n", "  of which anon / file / shmem",
               mib(kb("RssAnon")), mib(kb("RssFile")), mib(kb("RssShmem")));
+  auto rollup = [&idle](const char* k) {
+    auto it = idle.rollup.find(k);
+    return it == idle.rollup.end() ? int64_t{0} : it->second;
+  };
+  // Clean pages of shared libraries are counted whole in RSS; PSS divides each page among the
+  // processes that map it (libc, libstdc++ ... are mapped by most of the machine's processes).
+  std::printf("  %-52s %8.1f / %.1f MiB\n", "  shared clean / private (dirty+clean)",
+              mib(rollup("Shared_Clean")), mib(rollup("Private_Dirty") + rollup("Private_Clean")));
+  std::printf("  %-52s %8.1f MiB (anon %.1f, file %.1f)\n", "  agent idle PSS (smaps_rollup)",
+              mib(rollup("Pss")), mib(rollup("Pss_Anon")), mib(rollup("Pss_File")));
   std::printf("  %-52s %8.1f MiB, %d threads\n", "  agent VmHWM since start", mib(kb("VmHWM")),
               idle.threads);
   std::printf("  %-52s %8.2f s\n", "stop after SIGTERM", idle.stop_s);
