@@ -637,8 +637,13 @@ class WriterImpl final : public Store::Writer {
       return Status::ok();
     }
     image_.open();
-    for (const Cell& c : cells) {
-      putValue(image_, c.v, text.data() + c.offset, c.size);
+    for (size_t k = 0; k < cells.size(); ++k) {
+      const Cell& c = cells[k];
+      if (stored_.spec.columns[key_[k]].type == ColumnType::Real && c.v.type == ES_TYPE_INTEGER) {
+        image_.real(static_cast<double>(c.v.i64));  // as in the row image
+      } else {
+        putValue(image_, c.v, text.data() + c.offset, c.size);
+      }
     }
     // A row deleted without its change entry must not be committed: the failure is the run's.
     return queue_.record(logOne('D', image_.close(), nullptr));
@@ -726,7 +731,9 @@ class WriterImpl final : public Store::Writer {
     image_.open();
     for (size_t j : key_) {
       const es_value& v = values[from_declared_[j]];
-      if (v.type == ES_TYPE_DATE || v.type == ES_TYPE_TIMESTAMP) {
+      if (stored_.spec.columns[j].type == ColumnType::Real && v.type == ES_TYPE_INTEGER) {
+        image_.real(static_cast<double>(v.i64));  // as in the row image
+      } else if (v.type == ES_TYPE_DATE || v.type == ES_TYPE_TIMESTAMP) {
         char buf[40];
         putValue(image_, v, buf, isoText(v, buf));
       } else {

@@ -531,6 +531,26 @@ TEST_F(StoreTest, AfterAFailedWriteNothingElseOfTheRunIsWrittenNotEvenState) {
       << "the capture triggers are back";
 }
 
+// A whole number given for a real key column is a real: the key image says so in the insert,
+// the row image and the delete alike, so the hub matches them.
+TEST_F(StoreTest, AWholeNumberForARealKeyIsImagedAsARealEverywhere) {
+  const DatasetSpec grades{
+      "grades",
+      1,
+      {{"grade", ColumnType::Real, true, false}, {"label", ColumnType::Text, false, true}}};
+  ASSERT_TRUE(store_->applySchema(kPlugin, grades));
+  run([&] {
+    ASSERT_TRUE(upsert(*store_, grades, {static_cast<long long>(2), "two"}));
+    ASSERT_TRUE(remove(*store_, grades, {static_cast<long long>(2)}));
+  });
+  const auto ch = allChanges(*store_);
+  ASSERT_EQ(ch.size(), 2u);
+  EXPECT_EQ(ch[0].key, R"(["2"])");
+  EXPECT_EQ(ch[0].row.value_or(""), R"(["2","two"])");
+  EXPECT_EQ(ch[1].op, 'D');
+  EXPECT_EQ(ch[1].key, ch[0].key);
+}
+
 TEST_F(StoreTest, SameKeyTwiceInOneRunIsAnInsertThenAnUpdate) {
   const auto spec = allTypes();
   run([&] {
