@@ -192,14 +192,10 @@ class JsonScalars {
   std::string error_;
 };
 
-// The whole text is the number: no sign '+', no space, within 64 bits.
-bool toInt64(std::string_view s, int64_t& out) {
-  const auto r = std::from_chars(s.data(), s.data() + s.size(), out);
-  return r.ec == std::errc() && r.ptr == s.data() + s.size() && !s.empty();
-}
-
-// As strtod reads it (the shortest round-trip text the store writes, or SQLite's '%!.17g').
-bool toDouble(std::string_view s, double& out) {
+// The whole text is the number, in range: no sign '+', no space. Integers within 64 bits; reals
+// as strtod reads them (the shortest round-trip text the store writes, or SQLite's '%!.17g').
+template <typename T>
+bool parseWhole(std::string_view s, T& out) {
   const auto r = std::from_chars(s.data(), s.data() + s.size(), out);
   return r.ec == std::errc() && r.ptr == s.data() + s.size() && !s.empty();
 }
@@ -241,7 +237,7 @@ Status parseImage(std::string_view json, const std::vector<const Column*>& colum
       case ColumnType::Money:
       case ColumnType::Boolean: {
         int64_t v = 0;
-        if (!toInt64(text, v)) {
+        if (!parseWhole(text, v)) {
           return bad("an integer");
         }
         if (c.type == ColumnType::Integer) {
@@ -255,7 +251,7 @@ Status parseImage(std::string_view json, const std::vector<const Column*>& colum
       }
       case ColumnType::Real: {
         double v = 0;
-        if (!toDouble(text, v)) {
+        if (!parseWhole(text, v)) {
           return bad("a real number");
         }
         out.emplace_back(v);

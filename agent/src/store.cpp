@@ -310,10 +310,7 @@ class WriteQueue {
         lock.unlock();
         const Status st = runJob(job);
         lock.lock();
-        if (!st && failed_) {
-          failed_ = st;
-          has_failed_.store(true, std::memory_order_release);
-        }
+        noteFailure(st);
         return failed_;
       }
     }
@@ -333,10 +330,7 @@ class WriteQueue {
   /// (if it is its first); returns `st`.
   Status record(Status st) {
     std::lock_guard lock(mutex_);
-    if (!st && failed_) {
-      failed_ = st;
-      has_failed_.store(true, std::memory_order_release);
-    }
+    noteFailure(st);
     return st;
   }
 
@@ -380,13 +374,21 @@ class WriteQueue {
       const Status st = runJob(job);
       lock.lock();
       running_ = false;
-      if (!st && failed_) {
-        failed_ = st;
-        has_failed_.store(true, std::memory_order_release);
+      if (noteFailure(st)) {
         queued_.clear();
       }
       changed_.notify_all();
     }
+  }
+
+  // With the lock held: makes `st` the run's failure if it is its first; true then.
+  bool noteFailure(const Status& st) {
+    if (st || !failed_) {
+      return false;
+    }
+    failed_ = st;
+    has_failed_.store(true, std::memory_order_release);
+    return true;
   }
 
   static Status runJob(const Job& job) {
@@ -638,12 +640,7 @@ class WriterImpl final : public Store::Writer {
     }
     image_.open();
     for (size_t k = 0; k < cells.size(); ++k) {
-      const Cell& c = cells[k];
-      if (stored_.spec.columns[key_[k]].type == ColumnType::Real && c.v.type == ES_TYPE_INTEGER) {
-        image_.real(static_cast<double>(c.v.i64));  // as in the row image
-      } else {
-        putValue(image_, c.v, text.data() + c.offset, c.size);
-      }
+      putValue(image_, key_[k], cells[k].v, text.data() + cells[k].offset, cells[k].size);
     }
     // A row deleted without its change entry must not be committed: the failure is the run's.
     return queue_.record(logOne('D', image_.close(), nullptr));
@@ -713,12 +710,21 @@ class WriterImpl final : public Store::Writer {
     return Status::ok();
   }
 
-  static void putValue(ImageWriter& out, const es_value& v, const char* text, size_t size) {
+  // A value of stored column `j`; a whole number for a real column is stored as a real, so its
+  // image is a real too (in keys as in rows).
+  void putValue(ImageWriter& out, size_t j, const es_value& v, const char* text,
+                size_t size) const {
     switch (v.type) {
       case ES_TYPE_TEXT:
       case ES_TYPE_DATE:
       case ES_TYPE_TIMESTAMP: out.text(text, size); break;
       case ES_TYPE_INTEGER:
+        if (stored_.spec.columns[j].type == ColumnType::Real) {
+          out.real(static_cast<double>(v.i64));
+        } else {
+          out.integer(v.i64);
+        }
+        break;
       case ES_TYPE_BOOLEAN:
       case ES_TYPE_MONEY: out.integer(v.i64); break;
       case ES_TYPE_REAL: out.real(v.f64); break;
@@ -731,13 +737,11 @@ class WriterImpl final : public Store::Writer {
     image_.open();
     for (size_t j : key_) {
       const es_value& v = values[from_declared_[j]];
-      if (stored_.spec.columns[j].type == ColumnType::Real && v.type == ES_TYPE_INTEGER) {
-        image_.real(static_cast<double>(v.i64));  // as in the row image
-      } else if (v.type == ES_TYPE_DATE || v.type == ES_TYPE_TIMESTAMP) {
+      if (v.type == ES_TYPE_DATE || v.type == ES_TYPE_TIMESTAMP) {
         char buf[40];
-        putValue(image_, v, buf, isoText(v, buf));
+        putValue(image_, j, v, buf, isoText(v, buf));
       } else {
-        putValue(image_, v, v.len == 0 ? "" : v.str, v.len);
+        putValue(image_, j, v, v.len == 0 ? "" : v.str, v.len);
       }
     }
     return image_.close();
@@ -747,12 +751,7 @@ class WriterImpl final : public Store::Writer {
     image_.open();
     for (size_t j = 0; j < stored_.spec.columns.size(); ++j) {
       const Cell& c = cur_.cells[first + j];
-      // A whole number for a real column is stored as a real: its image is a real too.
-      if (stored_.spec.columns[j].type == ColumnType::Real && c.v.type == ES_TYPE_INTEGER) {
-        image_.real(static_cast<double>(c.v.i64));
-      } else {
-        putValue(image_, c.v, cur_.arena.data() + c.offset, c.size);
-      }
+      putValue(image_, j, c.v, cur_.arena.data() + c.offset, c.size);
     }
     return image_.close();
   }

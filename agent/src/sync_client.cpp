@@ -496,9 +496,9 @@ struct SyncClient::Impl {
   // them costs about a fifth of building the next batch, time the hub would otherwise wait. The
   // rest goes when the backlog is empty.
   static constexpr int64_t kPurgeWhileDraining = 200'000;
-  // Purges through the hub's last acknowledgement once `at_least` changes wait for it; a
-  // failure is only logged (the changes stay, and go with a later purge).
-  // Never past the recorded mark either: a gap answer may have moved it back.
+  // Purges through the hub's last acknowledgement, never past the recorded mark (a gap answer
+  // may have moved it back), once `at_least` (>= 1) changes wait; a failure is only logged (the
+  // changes stay, and go with a later purge).
   void purge(int64_t at_least = 1) {
     auto recorded = store->syncAcked();
     if (!recorded) {
@@ -506,7 +506,7 @@ struct SyncClient::Impl {
       return;
     }
     const int64_t through = std::min(hub_acked, *recorded);
-    if (through - std::max<int64_t>(purged_through, 0) < at_least || through <= purged_through) {
+    if (through - std::max<int64_t>(purged_through, 0) < at_least) {
       return;
     }
     if (auto st = store->purgeAcknowledged(through); !st) {

@@ -1,5 +1,6 @@
 #include "exportsync/files/inbox.hpp"
 
+#include <Poco/DigestEngine.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <fnmatch.h>
@@ -464,13 +465,7 @@ std::string sha256Hex(std::string_view bytes) {
       size != 32) {
     throw std::bad_alloc();  // EVP_Digest fails only when it cannot allocate its context
   }
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out(2 * size, '0');
-  for (unsigned int i = 0; i < size; ++i) {
-    out[2 * i] = kHex[digest[i] >> 4];
-    out[2 * i + 1] = kHex[digest[i] & 0x0f];
-  }
-  return out;
+  return Poco::DigestEngine::digestToHex(Poco::DigestEngine::Digest(digest, digest + size));
 }
 
 Result<InboxStats> processInbox(CollectContext& ctx, const InboxOptions& options,
