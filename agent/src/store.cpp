@@ -79,6 +79,8 @@ CREATE TABLE _plugin_health(
 
 const char* const kMigrations[] = {kMigrationV1};
 
+// Page size of a new store (bytes); see Store::open.
+constexpr int kPageSize = 16 * 1024;
 // Page cache of a collect run (KiB); SQLite's default is 2,000 KiB.
 constexpr int kRunCacheKiB = 32 * 1024;
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == Store::kSchemaVersion,
@@ -1050,6 +1052,15 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& path, bool migrate
   // temp_store=MEMORY: every upsert fires capture triggers, so SQLite keeps a statement journal
   // per row; on disk, once it spills past 64 KiB, it costs ~6 write() calls a row for the rest
   // of the run (tests/bench: ~20% of the ingest CPU). In memory it holds a few pages at most.
+  // A new store gets 16 KiB pages (SQLite's default is 4 KiB): a collect run writes tens of
+  // megabytes of rows and change log in one transaction, and with bigger pages it splits fewer
+  // pages and writes fewer WAL frames (tests/bench ingest: SDK rows/s +15-30%, interleaved runs).
+  // The size is fixed when the first table is made; a store made by an older agent keeps its own.
+  if (version == 0) {
+    if (auto st = d.exec("PRAGMA page_size=" + std::to_string(kPageSize)); !st) {
+      return st;
+    }
+  }
   if (auto st = d.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
                        "PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;");
       !st) {

@@ -65,6 +65,7 @@ struct Options {
   std::string agent_exe = ES_AGENT_EXE;
   std::string plugin_dir = ES_BENCH_PLUGIN_DIR;
   std::string example_plugin = ES_EXAMPLE_PLUGIN;
+  std::string idle_floor_exe = ES_IDLE_FLOOR_EXE;
 };
 
 void usage() {
@@ -72,6 +73,7 @@ void usage() {
       "usage: exportsync-bench [--rows N] [--reps R] [--ingest-only | --memory-only] [--smoke]\n"
       "                        [--dir PARENT] [--keep] [--idle-rows N] [--idle-wait-ms MS]\n"
       "                        [--agent EXE] [--plugin-dir DIR] [--example-plugin FILE]\n"
+      "                        [--idle-floor EXE]\n"
       "  --smoke   tiny sizes (CI): checks everything runs and stores the right rows\n");
 }
 
@@ -107,6 +109,8 @@ Options parseOptions(int argc, char** argv) {
       o.plugin_dir = args.value();
     } else if (a == "--example-plugin") {
       o.example_plugin = args.value();
+    } else if (a == "--idle-floor") {
+      o.idle_floor_exe = args.value();
     } else {
       args.unknown(usage);
     }
@@ -672,6 +676,30 @@ IdleResult runIdle(const Options& o, const std::string& root,
 
 double mib(int64_t kb) { return static_cast<double>(kb) / 1024.0; }
 
+// VmRSS (kB) of exportsync-idle-floor once it waits: the agent's libraries, loaded by a Poco
+// ServerApplication that does nothing; with `tls`, OpenSSL's client side initialised as well.
+int64_t idleFloorKb(const Options& o, const std::string& root, bool tls) {
+  makeDir(root);
+  Process p(o.idle_floor_exe, tls ? std::vector<std::string>{"tls"} : std::vector<std::string>{},
+            root + "/floor" + (tls ? "-tls" : ""));
+  const auto deadline = Clock::now() + std::chrono::seconds(30);
+  while (p.out().find("ready") == std::string::npos) {
+    check(p.running(), "the idle floor exited early:\n" + p.logs());
+    check(Clock::now() < deadline, "the idle floor was not ready in 30 s:\n" + p.logs());
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  const int64_t kb = test_support::procStatusKb(p.pid(), "VmRSS");
+  p.signal(SIGTERM);
+  while (p.running()) {
+    check(Clock::now() < deadline, "the idle floor did not stop on SIGTERM");
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  check(p.exitCode() == 0,
+        "the idle floor exited with " + std::to_string(p.exitCode()) + ":\n" + p.logs());
+  return kb;
+}
+
 void runMemory(const Options& o) {
   ScratchDir scratch(o.dir, "es-bench", o.keep);
   std::printf("\nMemory: %s\n", o.agent_exe.c_str());
@@ -709,6 +737,14 @@ void runMemory(const Options& o) {
   std::printf("  %-52s %8.1f MiB, %d threads\n", "  agent VmHWM since start", mib(kb("VmHWM")),
               idle.threads);
   std::printf("  %-52s %8.2f s\n", "stop after SIGTERM", idle.stop_s);
+  // What no agent on these libraries can go below: they are loaded before main() runs.
+  std::printf(
+      "  floor: a Poco ServerApplication on the agent's libraries (%s) that does nothing:\n",
+      o.idle_floor_exe.c_str());
+  std::printf("  %-52s %8.1f MiB\n", "  idle RSS (VmRSS)",
+              mib(idleFloorKb(o, scratch.path() + "/floor", false)));
+  std::printf("  %-52s %8.1f MiB\n", "  idle RSS, TLS client initialised (an https hub)",
+              mib(idleFloorKb(o, scratch.path() + "/floor", true)));
 }
 
 // The program; main() calls it.

@@ -1104,6 +1104,40 @@ TEST(StoreOpen, IncarnationIsStableAcrossReopenAndNewPerStore) {
   EXPECT_EQ(raw.scalar("PRAGMA user_version"), std::to_string(Store::kSchemaVersion));
 }
 
+TEST(StoreOpen, ANewStoreHas16KiBPagesAndAnOlderStoreKeepsItsOwn) {
+  TempDir dir;
+  const std::string path = dir.file("agent.db");
+  { ASSERT_NE(openStore(path), nullptr); }
+  {
+    RawDb raw(path);
+    EXPECT_EQ(raw.scalar("PRAGMA page_size"), "16384");
+    // As an agent from before 16 KiB pages left it: 4 KiB pages, WAL, the current schema.
+    ASSERT_EQ(raw.exec("PRAGMA journal_mode=DELETE; PRAGMA page_size=4096; VACUUM; "
+                       "PRAGMA journal_mode=WAL"),
+              "");
+    ASSERT_EQ(raw.scalar("PRAGMA page_size"), "4096");
+  }
+  auto store = openStore(path);
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->applySchema(kPlugin, flows()));
+  ASSERT_TRUE(store->beginRun());
+  {
+    auto w = store->writer(kPlugin, flows());
+    ASSERT_TRUE(w.isOk()) << w.status().message();
+    for (int64_t year = 2000; year < 2600; ++year) {  // whole blocks and batches, then the rest
+      const std::vector<Value> values = {"0901", year, Money::fromCentimes(year), Value()};
+      const auto row = toAbi(values);  // points into values
+      ASSERT_TRUE((*w)->upsert(row.data(), row.size()));
+    }
+  }
+  ASSERT_TRUE(store->commitRun());
+  store.reset();
+  RawDb raw(path);
+  EXPECT_EQ(raw.scalar("PRAGMA page_size"), "4096");
+  EXPECT_EQ(raw.scalar("SELECT count(*) FROM _changes"), "600");
+  EXPECT_EQ(raw.scalar("PRAGMA integrity_check"), "ok");
+}
+
 TEST_F(StoreTest, SeqKeepsGrowingAfterTheLogIsPurged) {
   const auto spec = allTypes();
   run([&] {
