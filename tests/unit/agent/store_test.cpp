@@ -460,6 +460,43 @@ TEST_F(StoreTest, BlocksOfNewRowsAndMixedRewritesLogExactlyWhatChanged) {
   EXPECT_EQ(raw.scalar("SELECT qty FROM coop__items WHERE id = 'k255'"), "-255");
 }
 
+// A block of new rows stops at a row that is there already (INSERT OR FAIL): the rows before it
+// stay written and are logged as inserts, the rest go row by row.
+TEST_F(StoreTest, ABlockThatMeetsAnExistingRowKeepsAndLogsTheNewRowsBeforeIt) {
+  const auto spec = allTypes();
+  const auto id = [](int i) { return "n" + std::to_string(100 + i); };
+  run([&] {
+    ASSERT_TRUE(upsert(*store_, spec, item(id(10), 10)));  // the same again below
+    ASSERT_TRUE(upsert(*store_, spec, item(id(40), 40)));  // changed below
+  });
+  const size_t before = allChanges(*store_).size();
+  run([&] {
+    auto w = store_->writer(kPlugin, spec);
+    ASSERT_TRUE(w.isOk()) << w.status().message();
+    for (int i = 0; i < 100; ++i) {
+      const auto values = item(id(i), i == 40 ? -40 : i);
+      const auto row = toAbi(values);  // points into values
+      ASSERT_TRUE((*w)->upsert(row.data(), row.size()));
+    }
+  });
+  const auto ch = allChanges(*store_);
+  ASSERT_EQ(ch.size(), before + 99) << "every row but the unchanged one";
+  size_t n = before;
+  for (int i = 0; i < 100; ++i) {
+    if (i == 10) {
+      continue;
+    }
+    EXPECT_EQ(ch[n].op, i == 40 ? 'U' : 'I') << i;
+    EXPECT_EQ(ch[n].key, "[\"" + id(i) + "\"]") << "log in write order";
+    EXPECT_EQ(parseImage(*ch[n].row, spec), item(id(i), i == 40 ? -40 : i)) << i;
+    ++n;
+  }
+  EXPECT_EQ(rows(*store_, "items"), 100);
+  RawDb raw(path());
+  EXPECT_EQ(raw.scalar("SELECT qty FROM coop__items WHERE id = 'n105'"), "5");
+  EXPECT_EQ(raw.scalar("SELECT qty FROM coop__items WHERE id = 'n140'"), "-40");
+}
+
 // SQLite refuses a row on the store thread (a trigger of a local DBA's): the run fails with
 // SQLite's reason, naming the dataset, and its rollback leaves nothing of it.
 TEST_F(StoreTest, AWriteRefusedOnTheStoreThreadFailsTheRunAndLeavesNothing) {
