@@ -415,10 +415,10 @@ class WriteQueue {
 // capture triggers (which stay for writes made through plain SQLite) are suspended for the
 // tables a run writes, because a trigger program per row costs more than the row.
 //
-// New rows go in blocks of up to kBlockRows per INSERT; a block that hits an existing key is
-// undone by SQLite (statement rollback) and its rows are written one by one as an update when
-// something changed, an insert when the key is new, nothing when the row is the same. Change
-// entries follow in the same order, so the log stays in write order per key.
+// New rows go in blocks of up to kBlockRows per INSERT OR FAIL; a block that hits an existing key
+// keeps the new rows before it, and the rest are written one by one as an update when something
+// changed, an insert when the key is new, nothing when the row is the same. Change entries
+// follow in the same order, so the log stays in write order per key.
 //
 // Rows are checked, copied and imaged on the plugin's thread, then wait in the writer until a
 // batch of kBlocksPerBatch blocks is full or something must see them (another dataset's write,
@@ -486,9 +486,26 @@ class WriterImpl final : public Store::Writer {
     // The blocks are INSERT OR FAIL. A statement that writes several rows and may stop half-way
     // with ABORT makes SQLite copy every page it touches into a statement journal first, to undo
     // the statement (here ~4 mallocs and 1 KiB of copying a row: 20-30% of the ingest time).
-    // With FAIL, a block that meets a row already there keeps the new rows before it, and
-    // sqlite3_changes() counts them: writeBlock logs them and goes on row by row. Any other
-    // refusal happens again row by row, which fails the run and rolls it all back.
+    // With FAIL, a block that meets a key already there stops at it and keeps the rows before
+    // it, which sqlite3_changes() counts: writeBlock logs them and goes on row by row. Any other
+    // refusal fails the run, which rolls it all back.
+    //
+    // That count is only the block's first rows while nothing but SQLite acts on the table. A
+    // trigger of a local DBA's may skip a row (RAISE(IGNORE)) or refuse one after it is stored;
+    // with one on the table, every row is written on its own, and its outcome is its own.
+    {
+      auto triggers = db_.prepare(
+          "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ?1 "
+          "COLLATE NOCASE");  // the capture triggers are dropped for the run already
+      if (!triggers) {
+        return triggers.status().withContext(where() + "reading its triggers");
+      }
+      triggers->bind(1, stored_.table);
+      if (triggers->step() != SQLITE_ROW) {
+        return fail("reading its triggers");
+      }
+      row_by_row_ = triggers->int64(0) != 0;
+    }
     std::string block = "INSERT OR FAIL INTO " + t + "(" + names + ") VALUES";
     for (size_t r = 0; r < block_rows_; ++r) {
       block += r != 0 ? ", (" : " (";
@@ -811,7 +828,7 @@ class WriterImpl final : public Store::Writer {
     const size_t n = stored_.spec.columns.size();
     bool written = false;
     size_t rest = first;  // the first row not yet written when not all are
-    if (end - first == block_rows_ && block_rows_ > 1 && skip_blocks_ == 0) {
+    if (end - first == block_rows_ && block_rows_ > 1 && skip_blocks_ == 0 && !row_by_row_) {
       for (size_t r = first; r < end; ++r) {
         bindRow(insert_block_, static_cast<int>((r - first) * n + 1), b, b.pending[r]);
       }
@@ -820,12 +837,12 @@ class WriterImpl final : public Store::Writer {
       // come first, in order.
       const auto inserted = static_cast<size_t>(sqlite3_changes(db_.get()));
       insert_block_.rewind();
-      if (rc == SQLITE_DONE) {
+      if (rc == SQLITE_DONE && inserted == end - first) {
         for (size_t r = first; r < end; ++r) {
           b.pending[r].op = 'I';
         }
         written = true;
-      } else if ((rc & 0xff) == SQLITE_CONSTRAINT && inserted < end - first) {
+      } else if (rc == SQLITE_CONSTRAINT_PRIMARYKEY && inserted < end - first) {
         for (size_t r = first; r < first + inserted; ++r) {
           b.pending[r].op = 'I';
         }
@@ -931,8 +948,9 @@ class WriterImpl final : public Store::Writer {
   bool has_undeclared_ = false;
   size_t block_rows_ = 1;
   size_t batch_rows_ = 1;
-  size_t skip_blocks_ = 0;                             // store thread only
-  Batch cur_;                                          // rows not yet handed over
+  size_t skip_blocks_ = 0;   // store thread only
+  bool row_by_row_ = false;  // a trigger of a local DBA's is on the table: no blocks
+  Batch cur_;                // rows not yet handed over
   std::unordered_set<std::string_view> pending_keys_;  // keys of cur_.pending
   ImageWriter image_;
   sql::Stmt insert_block_;
@@ -1063,18 +1081,18 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& path, bool migrate
                       "; it was written by a newer agent: install that version again or restore "
                       "a backup");
   }
-  // temp_store=MEMORY: every upsert fires capture triggers, so SQLite keeps a statement journal
-  // per row; on disk, once it spills past 64 KiB, it costs ~6 write() calls a row for the rest
-  // of the run (tests/bench: ~20% of the ingest CPU). In memory it holds a few pages at most.
   // A new store gets 16 KiB pages (SQLite's default is 4 KiB): a collect run writes tens of
   // megabytes of rows and change log in one transaction, and with bigger pages it splits fewer
   // pages and writes fewer WAL frames (tests/bench ingest: SDK rows/s +15-30%, interleaved runs).
-  // The size is fixed when the first table is made; a store made by an older agent keeps its own.
+  // SQLite fixes the size once the file is written; a store made by an older agent keeps its own.
   if (version == 0) {
     if (auto st = d.exec("PRAGMA page_size=" + std::to_string(kPageSize)); !st) {
       return st;
     }
   }
+  // temp_store=MEMORY: every upsert fires capture triggers, so SQLite keeps a statement journal
+  // per row; on disk, once it spills past 64 KiB, it costs ~6 write() calls a row for the rest
+  // of the run (tests/bench: ~20% of the ingest CPU). In memory it holds a few pages at most.
   if (auto st = d.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
                        "PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;");
       !st) {

@@ -460,6 +460,26 @@ TEST_F(StoreTest, BlocksOfNewRowsAndMixedRewritesLogExactlyWhatChanged) {
   EXPECT_EQ(raw.scalar("SELECT qty FROM coop__items WHERE id = 'k255'"), "-255");
 }
 
+// Rows id(0) .. id(count - 1) written in one run, id(changed) with its quantity negated; then
+// the log from entry `from` on must hold one entry per row in write order, none for `silent` (a
+// row as it was, or one that was not stored), a 'U' for `changed` and an 'I' for the others.
+template <typename Id>
+void expectEachRowLoggedInOrder(Store& store, const DatasetSpec& spec, size_t from, int count,
+                                int silent, int changed, Id id) {
+  const auto ch = allChanges(store);
+  ASSERT_EQ(ch.size(), from + static_cast<size_t>(count) - 1) << "one entry a row but one";
+  size_t n = from;
+  for (int i = 0; i < count; ++i) {
+    if (i == silent) {
+      continue;
+    }
+    EXPECT_EQ(ch[n].op, i == changed ? 'U' : 'I') << i;
+    EXPECT_EQ(ch[n].key, "[\"" + id(i) + "\"]") << "log in write order";
+    EXPECT_EQ(parseImage(*ch[n].row, spec), item(id(i), i == changed ? -i : i)) << i;
+    ++n;
+  }
+}
+
 // A block of new rows stops at a row that is there already (INSERT OR FAIL): the rows before it
 // stay written and are logged as inserts, the rest go row by row.
 TEST_F(StoreTest, ABlockThatMeetsAnExistingRowKeepsAndLogsTheNewRowsBeforeIt) {
@@ -479,22 +499,67 @@ TEST_F(StoreTest, ABlockThatMeetsAnExistingRowKeepsAndLogsTheNewRowsBeforeIt) {
       ASSERT_TRUE((*w)->upsert(row.data(), row.size()));
     }
   });
-  const auto ch = allChanges(*store_);
-  ASSERT_EQ(ch.size(), before + 99) << "every row but the unchanged one";
-  size_t n = before;
-  for (int i = 0; i < 100; ++i) {
-    if (i == 10) {
-      continue;
-    }
-    EXPECT_EQ(ch[n].op, i == 40 ? 'U' : 'I') << i;
-    EXPECT_EQ(ch[n].key, "[\"" + id(i) + "\"]") << "log in write order";
-    EXPECT_EQ(parseImage(*ch[n].row, spec), item(id(i), i == 40 ? -40 : i)) << i;
-    ++n;
-  }
+  expectEachRowLoggedInOrder(*store_, spec, before, 100, /*silent=*/10, /*changed=*/40, id);
   EXPECT_EQ(rows(*store_, "items"), 100);
   RawDb raw(path());
   EXPECT_EQ(raw.scalar("SELECT qty FROM coop__items WHERE id = 'n105'"), "5");
   EXPECT_EQ(raw.scalar("SELECT qty FROM coop__items WHERE id = 'n140'"), "-40");
+}
+
+// A local DBA's trigger that skips a row (RAISE(IGNORE)): the rows a block keeps are then not
+// its first ones, so the writer goes row by row, and the log holds exactly what was stored.
+TEST_F(StoreTest, ARowADbaTriggerSkipsIsNotLoggedAndEveryStoredRowIs) {
+  const auto spec = allTypes();
+  const auto id = [](int i) { return "m" + std::to_string(100 + i); };
+  run([&] { ASSERT_TRUE(upsert(*store_, spec, item(id(40), 40))); });
+  {
+    RawDb raw(path());
+    ASSERT_EQ(raw.exec("CREATE TRIGGER skip_m103 BEFORE INSERT ON coop__items "
+                       "WHEN NEW.id = 'm103' BEGIN SELECT RAISE(IGNORE); END"),
+              "");
+  }
+  const size_t before = allChanges(*store_).size();
+  run([&] {
+    for (int i = 0; i < 64; ++i) {  // two whole blocks; m140 is there already, changed
+      ASSERT_TRUE(upsert(*store_, spec, item(id(i), i == 40 ? -40 : i)));
+    }
+  });
+  expectEachRowLoggedInOrder(*store_, spec, before, 64, /*silent=*/3, /*changed=*/40, id);
+  RawDb raw(path());
+  EXPECT_EQ(raw.scalar("SELECT count(*) FROM coop__items"), "63");
+  EXPECT_EQ(raw.scalar("SELECT count(*) FROM coop__items WHERE id = 'm103'"), "0");
+  EXPECT_EQ(raw.scalar("SELECT qty FROM coop__items WHERE id = 'm140'"), "-40");
+}
+
+// A local DBA's trigger that refuses a row after it is stored (its own insert fails): the run
+// fails with SQLite's reason and keeps nothing, as for a refusal before the row.
+TEST_F(StoreTest, ARowADbaTriggerRefusesAfterItIsStoredFailsTheRun) {
+  const auto spec = allTypes();
+  {
+    RawDb raw(path());
+    ASSERT_EQ(raw.exec("CREATE TABLE audit(x TEXT PRIMARY KEY); INSERT INTO audit VALUES('a05');"
+                       "CREATE TRIGGER audit_items AFTER INSERT ON coop__items "
+                       "BEGIN INSERT INTO audit VALUES(NEW.id); END"),
+              "");
+  }
+  const size_t before = allChanges(*store_).size();
+  ASSERT_TRUE(store_->beginRun());
+  Status st = Status::ok();
+  for (int i = 0; i < 32 && st; ++i) {  // one whole block
+    st = upsert(*store_, spec, item("a" + std::to_string(i + 100).substr(1), i));
+  }
+  if (st) {
+    st = store_->commitRun();
+  }
+  if (!st) {
+    store_->rollbackRun();
+  }
+  ASSERT_FALSE(st.isOk()) << "the refused row must fail the run";
+  EXPECT_THAT(st.message(), HasSubstr("UNIQUE constraint failed: audit.x"));
+  EXPECT_EQ(allChanges(*store_).size(), before);
+  EXPECT_EQ(rows(*store_, "items"), 0);
+  RawDb raw(path());
+  EXPECT_EQ(raw.scalar("SELECT count(*) FROM audit"), "1");
 }
 
 // SQLite refuses a row on the store thread (a trigger of a local DBA's): the run fails with
@@ -1141,7 +1206,7 @@ TEST(StoreOpen, IncarnationIsStableAcrossReopenAndNewPerStore) {
   EXPECT_EQ(raw.scalar("PRAGMA user_version"), std::to_string(Store::kSchemaVersion));
 }
 
-TEST(StoreOpen, ANewStoreHas16KiBPagesAndAnOlderStoreKeepsItsOwn) {
+TEST(StoreOpen, ANewStoreHas16KiBPagesAndA4KiBStoreFromAnOlderAgentStillWorks) {
   TempDir dir;
   const std::string path = dir.file("agent.db");
   { ASSERT_NE(openStore(path), nullptr); }
