@@ -328,6 +328,13 @@ class WriteQueue {
     return failed_;
   }
 
+  /// drain(), then the run's transaction must still be open on `db`: after some failures SQLite
+  /// has already rolled it back, and any later write would commit on its own.
+  Status settle(sql::Db& db) {
+    Status st = drain();
+    return st ? runIsOpen(db) : st;
+  }
+
   /// Makes `st`, a failure of a write made by another thread while the queue is idle, the run's
   /// (if it is its first); returns `st`.
   Status record(Status st) {
@@ -629,10 +636,7 @@ class WriterImpl final : public Store::Writer {
     if (auto st = flush(); !st) {
       return st;
     }
-    if (auto st = queue_.drain(); !st) {
-      return st;
-    }
-    if (auto st = runIsOpen(db_); !st) {
+    if (auto st = queue_.settle(db_); !st) {
       return st;
     }
     // The key arrives in the declared key order; the statement and the image use the stored one.
@@ -991,13 +995,7 @@ struct Store::Impl {
   /// Waits for the store thread; inside a run, its failure if it has one. After a failure
   /// nothing more may be written: SQLite may have rolled the whole transaction back already
   /// (a full disk, an I/O error), and a write then would commit on its own.
-  Status settle() {
-    Status st = queue.drain();
-    if (st && in_run) {
-      st = runIsOpen(conn);
-    }
-    return st;
-  }
+  Status settle() { return in_run ? queue.settle(conn) : queue.drain(); }
 
   void endRun() {
     queue.stop();
