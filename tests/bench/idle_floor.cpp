@@ -14,7 +14,7 @@
 #include <sqlite3.h>
 #include <zstd.h>
 
-#include <boost/filesystem/path.hpp>
+#include <boost/filesystem/operations.hpp>
 #include <cstdio>
 #include <cstring>
 #include <iostream>
@@ -34,8 +34,7 @@ class IdleFloor : public Poco::Util::ServerApplication {
     // One call into each library, so each stays a dependency whatever the linker's defaults.
     const Poco::JSON::Object object;
     const Poco::Net::HTTPClientSession session;
-    const boost::filesystem::path path("/");
-    if (object.size() != 0 || session.connected() || path.empty() ||
+    if (object.size() != 0 || session.connected() || !boost::filesystem::is_directory("/") ||
         sqlite3_libversion_number() == 0 || ZSTD_versionNumber() == 0) {
       return EXIT_SOFTWARE;
     }
